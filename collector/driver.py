@@ -1,0 +1,69 @@
+"""The interface every inspection source implements, and the registry of drivers by name.
+
+A driver inspects one device and always returns an :class:`InspectionResult`: a device
+that refuses, times out or rejects our credentials is a failed result, never an
+exception that stops the other devices (nornir's ``Result(failed=True)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
+
+from weibao.errors import InspectionError
+from weibao.inventory.model import DeviceContext
+from weibao.observation import Observation
+
+
+class Depth(str, Enum):
+    health = "health"  # the frequent, light check
+    full = "full"  # the daily inspection (巡检)
+
+
+@dataclass(frozen=True)
+class InspectionResult:
+    device: str
+    driver: str
+    observation: Observation
+    error: InspectionError | None = None
+    raw: dict[str, str] = field(default_factory=dict)  # command output kept for the ticket
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+class Driver(Protocol):
+    name: str
+
+    async def inspect(self, ctx: DeviceContext, depth: Depth, now: datetime) -> InspectionResult:
+        """Inspect one device; translate library errors into weibao.errors at this edge."""
+        ...
+
+
+DriverFactory = Callable[[], Driver]
+
+
+class DriverRegistry:
+    """Drivers by name (``snmp``, ``ssh``, ...); explicit registration, no discovery magic."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, DriverFactory] = {}
+
+    def register(self, name: str, factory: DriverFactory) -> None:
+        if name in self._factories:
+            raise ValueError(f"driver {name!r} is already registered")
+        self._factories[name] = factory
+
+    def create(self, name: str) -> Driver:
+        try:
+            return self._factories[name]()
+        except KeyError:
+            known = ", ".join(sorted(self._factories)) or "none"
+            raise KeyError(f"no inspection driver {name!r} (registered: {known})") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)

@@ -1,0 +1,1 @@
+"""The ``weibao`` command: the only place that wires the packages together."""
