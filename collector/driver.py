@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from weibao.errors import InspectionError
@@ -18,7 +18,7 @@ from weibao.inventory.model import DeviceContext
 from weibao.observation import Observation
 
 
-class Depth(str, Enum):
+class Depth(StrEnum):
     health = "health"  # the frequent, light check
     full = "full"  # the daily inspection (巡检)
 

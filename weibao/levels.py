@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class SlaTerms:
         return self.onsite_hq if hq else self.onsite_remote
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """A fault level; the value is the Roman numeral used in files and the API."""
 
     I = "I"  # noqa: E741 - the contracts call it level I

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -22,7 +22,7 @@ from weibao.levels import Level
 _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     agent = "agent"
     snmp = "snmp"
     ssh = "ssh"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -121,14 +121,14 @@ class SlaPolicy(Strict):
         )
 
 
-class Criticality(str, Enum):
+class Criticality(StrEnum):
     low = "low"
     normal = "normal"
     high = "high"
     critical = "critical"
 
 
-class DeviceKind(str, Enum):
+class DeviceKind(StrEnum):
     server = "server"
     switch = "switch"
     router = "router"
