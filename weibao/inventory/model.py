@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -161,6 +161,40 @@ class Schedule(Strict):
         return value
 
 
+class MaintenanceWindow(Strict):
+    """A planned window: alarms inside it are recorded but open no ticket.
+
+    Either a one-off ``start``/``end`` (with UTC offset), or a recurring ``cron`` start with
+    a ``duration``, evaluated in the site's time zone.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+    cron: str | None = None
+    duration: Duration | None = None
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> MaintenanceWindow:
+        one_off = self.start is not None or self.end is not None
+        recurring = self.cron is not None or self.duration is not None
+        if one_off == recurring:
+            raise ValueError("a maintenance window is either start/end or cron/duration")
+        if one_off:
+            if self.start is None or self.end is None:
+                raise ValueError("a one-off maintenance window needs both start and end")
+            if self.start.tzinfo is None or self.end.tzinfo is None:
+                raise ValueError("maintenance start/end need a UTC offset, e.g. +08:00")
+            if self.end <= self.start:
+                raise ValueError("maintenance window ends before it starts")
+        else:
+            if self.cron is None or self.duration is None:
+                raise ValueError("a recurring maintenance window needs both cron and duration")
+            if not croniter.is_valid(self.cron):
+                raise ValueError(f"{self.cron!r} is not a cron expression")
+        return self
+
+
 class AgentInspection(Strict):
     """The device runs the weibao agent; identity fields help match its pushes."""
 
@@ -290,6 +324,7 @@ class Device(Strict):
     )
     inspect: Inspection = Field(default_factory=Inspection)
     schedule: Schedule | None = None
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     notes: str | None = None
 
     @field_validator("name")
@@ -322,6 +357,7 @@ class Site(Strict):
     concurrency: int = Field(default=4, ge=1, le=256, description="parallel inspections")
     travel_time: Duration | None = None
     schedule: Schedule | None = None
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -342,6 +378,7 @@ class Contract(Strict):
     service_manager: Person
     customer_contact: Person | None = None
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
 
     @field_validator("end")
