@@ -1,0 +1,25 @@
+# The two commands a newcomer needs; both set everything up themselves.
+#   make run   start the desk on embedded defaults (SQLite, ./inventory.yaml, loopback)
+#   make test  run the whole test suite (installs the real peers it needs)
+.PHONY: run test lint check bench clean
+
+run:
+	@scripts/bootstrap.sh
+	@scripts/run.sh
+
+test:
+	@scripts/bootstrap.sh --peers
+	@scripts/test.sh
+
+lint:
+	@scripts/bootstrap.sh
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+check:
+	@scripts/bootstrap.sh
+	.venv/bin/weibao check -i inventory.yaml -r rules/pack
+
+clean:
+	rm -rf .venv var .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Create .venv and install weibao with its development tools, on a fresh Debian 12
+# machine with nothing but python3. Re-running is cheap: pip runs again only when
+# pyproject.toml changed. Usage: scripts/bootstrap.sh [--peers]
+#   --peers  also install the real peers the tests run against (PostgreSQL, ...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the test suite starts as real peers. Each entry: "binary-or-path package".
+PEERS=(
+  "/usr/lib/postgresql postgresql"
+)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "bootstrap: need root to run: $*" >&2; return 1; fi
+}
+
+apt_updated=0
+apt_install() {
+  if ! command -v apt-get >/dev/null; then
+    echo "bootstrap: missing system packages ($*) and no apt-get: install them by hand" >&2
+    return 1
+  fi
+  if [ "$apt_updated" = 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+python=${PYTHON:-python3}
+if ! command -v "$python" >/dev/null; then
+  apt_install python3
+fi
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "bootstrap: weibao needs Python >= 3.11; $("$python" --version) found" >&2
+  exit 1
+fi
+if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+  apt_install python3-venv
+fi
+
+if [ "${1:-}" = "--peers" ]; then
+  missing=()
+  for entry in "${PEERS[@]}"; do
+    probe=${entry% *}; pkg=${entry#* }
+    if [ ! -e "$probe" ] && ! command -v "$probe" >/dev/null 2>&1; then missing+=("$pkg"); fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing test peers: ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+fi
+
+stamp=.venv/.weibao-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,56 @@
+"""The sample names every source uses, declared as data.
+
+A rule written for ``filesystem_usage_ratio`` works whether the agent, SNMP
+(hrStorageTable) or SSH (``df -P``) measured it. ``docs/observations.md`` documents the
+same list for people; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    name: str
+    unit: str  # "ratio" (0..1), "seconds", "bytes", "celsius", "bool" (1/0), "count", ...
+    labels: tuple[str, ...]
+    help: str
+
+
+VOCABULARY: tuple[SampleSpec, ...] = (
+    SampleSpec("up", "bool", (), "1 when the source reached the device, 0 when it did not"),
+    SampleSpec("uptime_seconds", "seconds", (), "time since the device (re)started"),
+    SampleSpec("cpu_usage_ratio", "ratio", (), "busy share of all CPUs, 0..1"),
+    SampleSpec("cpu_iowait_ratio", "ratio", (), "share of CPU time waiting for I/O"),
+    SampleSpec("load1", "count", (), "1-minute load average"),
+    SampleSpec("memory_usage_ratio", "ratio", (), "used (not cache) share of memory"),
+    SampleSpec("swap_usage_ratio", "ratio", (), "used share of swap"),
+    SampleSpec("filesystem_usage_ratio", "ratio", ("mountpoint",), "used share of a filesystem"),
+    SampleSpec(
+        "filesystem_inodes_usage_ratio", "ratio", ("mountpoint",), "used share of its inodes"
+    ),
+    SampleSpec("interface_up", "bool", ("interface",), "operational status is up"),
+    SampleSpec("interface_admin_up", "bool", ("interface",), "administratively enabled"),
+    SampleSpec("interface_speed_bits", "bits/s", ("interface",), "negotiated speed"),
+    SampleSpec(
+        "interface_errors_rate", "1/s", ("interface", "direction"), "errored packets per second"
+    ),
+    SampleSpec(
+        "interface_discards_rate", "1/s", ("interface", "direction"), "discarded packets per second"
+    ),
+    SampleSpec("temperature_celsius", "celsius", ("sensor",), "a temperature sensor"),
+    SampleSpec("fan_ok", "bool", ("fan",), "the fan reports normal"),
+    SampleSpec("power_supply_ok", "bool", ("psu",), "the power supply reports normal"),
+    SampleSpec("raid_degraded", "bool", ("array",), "the array lost redundancy"),
+    SampleSpec("disk_smart_ok", "bool", ("disk",), "SMART overall health passed"),
+    SampleSpec("ups_on_battery", "bool", (), "the UPS runs from its battery"),
+    SampleSpec("ups_battery_charge_ratio", "ratio", (), "remaining battery charge"),
+    SampleSpec("ups_battery_minutes_remaining", "minutes", (), "estimated runtime left"),
+    SampleSpec("ups_battery_replace", "bool", (), "the UPS asks for a battery replacement"),
+    SampleSpec("systemd_failed_units", "count", (), "units in the failed state"),
+    SampleSpec("clock_offset_seconds", "seconds", (), "local clock minus reference time"),
+    SampleSpec("processes_zombie", "count", (), "zombie processes"),
+)
+
+BY_NAME: dict[str, SampleSpec] = {spec.name: spec for spec in VOCABULARY}
