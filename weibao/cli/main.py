@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from weibao import __version__
-from weibao.cli import check, rules_cmd, serve, token
+from weibao.cli import agent_cmd, check, rules_cmd, serve, token
 
 app = typer.Typer(
     name="weibao",
@@ -35,7 +35,7 @@ def _root(
     """weibao: inventory, inspection, rules, tickets with SLA clocks."""
 
 
-for module in (check, serve, token, rules_cmd):
+for module in (check, serve, token, rules_cmd, agent_cmd):
     module.register(app)
 
 
