@@ -9,6 +9,12 @@ cd "$(dirname "$0")/.."
 # System packages the test suite starts as real peers. Each entry: "binary-or-path package".
 PEERS=(
   "/usr/lib/postgresql postgresql"
+  "snmpd snmpd"
+  "snmpget snmp"
+  "snmptrapd snmptrapd"
+  "/usr/sbin/sshd openssh-server"
+  "promtool prometheus"
+  "systemd-analyze systemd"
 )
 
 as_root() {
@@ -26,7 +32,15 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     apt_updated=1
   fi
+  # Keep the packages' own services (snmpd, sshd, prometheus, ...) from starting: tests
+  # start their own instances on loopback ports.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod +x "$policy"; made_policy=1
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+  if [ "$made_policy" = 1 ]; then as_root rm -f "$policy"; fi
 }
 
 python=${PYTHON:-python3}

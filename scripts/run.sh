@@ -30,8 +30,8 @@ MSG
 
 agent_pid=""
 if "$weibao" agent --help >/dev/null 2>&1; then
-  # This machine is the lab device "lab-host" in inventory.yaml.
-  "$weibao" agent --desk "http://$listen" --token-file var/agent.token --device lab-host \
+  # The lab: this machine plays the agent-inspected server ht-app-01 of inventory.yaml.
+  "$weibao" agent --desk "http://$listen" --token-file var/agent.token --device ht-app-01 \
     --interval 30 --spool var/spool &
   agent_pid=$!
 fi

@@ -25,7 +25,7 @@ def test_parse(text: str | int, expected: timedelta) -> None:
 
 @pytest.mark.parametrize("bad", ["", "4x", "h4", "4h junk", "-5m", True, -3])
 def test_parse_rejects_with_an_example(bad: object) -> None:
-    with pytest.raises(ValueError, match="duration|negative"):
+    with pytest.raises(ValueError, match=r"duration|negative"):
         parse_duration(bad)  # type: ignore[arg-type]
 
 

@@ -3,7 +3,12 @@
 Shape: customers → contracts → sites → devices. Every model forbids unknown keys so a
 typo is an error, not a silently ignored setting. Checks that need the whole file
 (unique names, ``depends_on`` targets and cycles) live in :mod:`weibao.inventory.checks`;
-secrets are references (:mod:`weibao.secrets`), never values.
+the loader runs them on the raw YAML with line numbers, and :class:`Inventory` repeats
+them (without lines) when it is built from Python data. Secrets are references
+(:mod:`weibao.secrets`), never values.
+
+Validators raise :class:`InvalidValue`, a ValueError that also carries a hint: the
+loader shows the message and, on the next line, what to do about it.
 """
 
 from __future__ import annotations
@@ -29,17 +34,55 @@ from pydantic import (
 
 from weibao.durations import format_duration, parse_duration
 from weibao.levels import DEFAULT_SLA, Level, SlaTerms
-from weibao.secrets import SecretRef
+from weibao.secrets import PREFIXES, SecretRef
+
+SECRET_HINT = (
+    "write a reference instead: env:NAME (an environment variable of the weibao service) "
+    "or file:/path (a file only weibao can read); the inventory gets copied, mailed and "
+    "committed, so it must never hold the secret itself"
+)
+
+
+class InvalidValue(ValueError):
+    """A ValueError with a hint for the user; pydantic keeps it in the error's context."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def _to_duration(value: Any) -> timedelta:
-    return parse_duration(value)
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        # parse_duration's own text already ends in an example; keep only the diagnosis.
+        raise InvalidValue(
+            str(exc).split(": write")[0], "write a duration such as 30s, 20m, 4h, 3d or 1h30m"
+        ) from None
 
 
 def _to_secret(value: Any) -> SecretRef:
     if isinstance(value, SecretRef):
         return value
-    return SecretRef.parse(value)
+    if not isinstance(value, str) or not value.startswith(PREFIXES):
+        # Never repeat the value: it is probably the real password or community.
+        raise InvalidValue(
+            "a literal secret is written here; only references are allowed", SECRET_HINT
+        )
+    try:
+        return SecretRef.parse(value)
+    except ValueError as exc:
+        raise InvalidValue(str(exc), SECRET_HINT) from None
+
+
+def _to_level(value: Any) -> Level:
+    try:
+        return Level.parse(value)
+    except ValueError:
+        raise InvalidValue(
+            f"unknown fault level {value!r}",
+            "fault levels are I, II, III and IV (I is the most severe; see docs/inventory.md)",
+        ) from None
 
 
 Duration = Annotated[
@@ -48,6 +91,7 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
 ]
 Secret = Annotated[SecretRef, BeforeValidator(_to_secret), PlainSerializer(str, return_type=str)]
+LevelKey = Annotated[Level, BeforeValidator(_to_level)]
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$"
@@ -64,7 +108,11 @@ def check_address(value: str) -> str:
     except ValueError:
         pass
     if re.fullmatch(r"[0-9.]+", text) or not _HOSTNAME.match(text):
-        raise ValueError(f"{value!r} is neither an IP address nor a valid host name")
+        raise InvalidValue(
+            f"{value!r} is neither an IP address nor a valid host name",
+            "write an IPv4 address (192.0.2.10), an IPv6 address (2001:db8::10) or a DNS name "
+            "(sw1.example.cn); no port, no scheme",
+        )
     return text
 
 
@@ -82,7 +130,9 @@ class Person(Strict):
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            raise ValueError(f"{value!r} is not an e-mail address")
+            raise InvalidValue(
+                f"{value!r} is not an e-mail address", "write e.g. li.lei@example.cn"
+            )
         return value
 
 
@@ -98,7 +148,7 @@ class LevelTerms(Strict):
 class SlaPolicy(Strict):
     """Per-level overrides keyed by level (``I``..``IV``)."""
 
-    levels: dict[Level, LevelTerms] = Field(default_factory=dict)
+    levels: dict[LevelKey, LevelTerms] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -113,11 +163,12 @@ class SlaPolicy(Strict):
         over = self.levels.get(level)
         if over is None:
             return base
+        # `is not None`, not `or`: an override of 0s is a (strict) term, not a missing one.
         return SlaTerms(
-            response=over.response or base.response,
-            onsite_hq=over.onsite_hq or base.onsite_hq,
-            onsite_remote=over.onsite_remote or base.onsite_remote,
-            resolve=over.resolve or base.resolve,
+            response=base.response if over.response is None else over.response,
+            onsite_hq=base.onsite_hq if over.onsite_hq is None else over.onsite_hq,
+            onsite_remote=base.onsite_remote if over.onsite_remote is None else over.onsite_remote,
+            resolve=base.resolve if over.resolve is None else over.resolve,
         )
 
 
@@ -142,6 +193,9 @@ class DeviceKind(StrEnum):
     other = "other"
 
 
+_CRON_HINT = "write five fields: minute hour day-of-month month day-of-week, e.g. '30 2 * * *'"
+
+
 class Schedule(Strict):
     health_interval: Duration = Field(default=timedelta(seconds=60))
     full_cron: str = Field(default="30 2 * * *", description="full inspection, cron syntax")
@@ -150,15 +204,24 @@ class Schedule(Strict):
     @classmethod
     def _interval(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=10):
-            raise ValueError("health_interval below 10s would load the customer's devices")
+            raise InvalidValue(
+                "health_interval below 10s would load the customer's devices",
+                "use 10s or more; 60s is the default",
+            )
         return value
 
     @field_validator("full_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a cron expression (e.g. '30 2 * * *')")
+            raise InvalidValue(f"{value!r} is not a cron expression", _CRON_HINT)
         return value
+
+    def merged(self, over: Schedule | None) -> Schedule:
+        """This schedule with the fields that ``over`` sets explicitly taking precedence."""
+        if over is None:
+            return self
+        return self.model_copy(update={f: getattr(over, f) for f in over.model_fields_set})
 
 
 class MaintenanceWindow(Strict):
@@ -178,20 +241,29 @@ class MaintenanceWindow(Strict):
     def _shape(self) -> MaintenanceWindow:
         one_off = self.start is not None or self.end is not None
         recurring = self.cron is not None or self.duration is not None
+        shapes = "write start and end (one-off) or cron and duration (recurring)"
         if one_off == recurring:
-            raise ValueError("a maintenance window is either start/end or cron/duration")
+            raise InvalidValue("a maintenance window is either start/end or cron/duration", shapes)
         if one_off:
             if self.start is None or self.end is None:
-                raise ValueError("a one-off maintenance window needs both start and end")
+                raise InvalidValue("a one-off maintenance window needs both start and end", shapes)
             if self.start.tzinfo is None or self.end.tzinfo is None:
-                raise ValueError("maintenance start/end need a UTC offset, e.g. +08:00")
+                raise InvalidValue(
+                    "maintenance start/end need a UTC offset",
+                    "write e.g. 2026-05-01T22:00:00+08:00",
+                )
             if self.end <= self.start:
-                raise ValueError("maintenance window ends before it starts")
+                raise InvalidValue(
+                    f"maintenance window ends ({self.end}) before it starts ({self.start})",
+                    "swap start and end, or fix the date",
+                )
         else:
             if self.cron is None or self.duration is None:
-                raise ValueError("a recurring maintenance window needs both cron and duration")
+                raise InvalidValue(
+                    "a recurring maintenance window needs both cron and duration", shapes
+                )
             if not croniter.is_valid(self.cron):
-                raise ValueError(f"{self.cron!r} is not a cron expression")
+                raise InvalidValue(f"{self.cron!r} is not a cron expression", _CRON_HINT)
         return self
 
 
@@ -229,18 +301,25 @@ class SnmpInspection(Strict):
 
     @model_validator(mode="after")
     def _credentials(self) -> SnmpInspection:
+        v3 = "e.g. user: weibao, auth_protocol: sha256, auth_key: env:NAME, priv_protocol: aes128, "
+        v3 += "priv_key: env:NAME"
         if self.version in ("1", "2c"):
             if self.community is None:
-                raise ValueError(f"SNMP v{self.version} needs community: env:NAME or file:/path")
+                raise InvalidValue(
+                    f"SNMP v{self.version} needs a community",
+                    "add community: env:NAME or community: file:/path",
+                )
         else:
             if not self.user:
-                raise ValueError("SNMPv3 needs user (and auth_protocol/auth_key for authNoPriv)")
+                raise InvalidValue("SNMPv3 needs a user", v3)
             if (self.auth_protocol is None) != (self.auth_key is None):
-                raise ValueError("SNMPv3 auth needs both auth_protocol and auth_key")
+                raise InvalidValue("SNMPv3 auth needs both auth_protocol and auth_key", v3)
             if (self.priv_protocol is None) != (self.priv_key is None):
-                raise ValueError("SNMPv3 privacy needs both priv_protocol and priv_key")
+                raise InvalidValue("SNMPv3 privacy needs both priv_protocol and priv_key", v3)
             if self.priv_protocol is not None and self.auth_protocol is None:
-                raise ValueError("SNMPv3 privacy (authPriv) also needs auth_protocol and auth_key")
+                raise InvalidValue(
+                    "SNMPv3 privacy (authPriv) also needs auth_protocol and auth_key", v3
+                )
         return self
 
     @property
@@ -271,20 +350,25 @@ class SshInspection(Strict):
     @classmethod
     def _fingerprint(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}=?", value):
-            raise ValueError(
-                f"{value!r} is not a SHA256 fingerprint: copy it from "
-                "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` (SHA256:...)"
+            raise InvalidValue(
+                f"{value!r} is not a SHA256 host key fingerprint",
+                "copy it from `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the device "
+                "(it starts with SHA256:)",
             )
         return value
 
     @model_validator(mode="after")
     def _auth_and_trust(self) -> SshInspection:
         if self.key is None and self.password is None:
-            raise ValueError("SSH needs key (file:/path) or password (env:NAME or file:/path)")
+            raise InvalidValue(
+                "SSH needs a key or a password",
+                "add key: file:/path (a private key) or password: env:NAME",
+            )
         if self.host_key is None and self.known_hosts is None and not self.trust_on_first_use:
-            raise ValueError(
-                "SSH needs host_key (pinned fingerprint) or known_hosts, or an explicit "
-                "trust_on_first_use: true"
+            raise InvalidValue(
+                "SSH needs a way to verify the device's host key",
+                "add host_key: SHA256:... (pinned fingerprint) or known_hosts: /path, "
+                "or an explicit trust_on_first_use: true",
             )
         return self
 
@@ -331,8 +415,10 @@ class Device(Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError(
-                f"{value!r}: device names use letters, digits, '.', '_' and '-' (max 100)"
+            raise InvalidValue(
+                f"{value!r} is not a valid device name",
+                "device names use letters, digits, '.', '_' and '-', start with a letter or "
+                "digit, at most 100 characters (they appear in tickets and depends_on)",
             )
         return value
 
@@ -344,7 +430,10 @@ class Device(Strict):
     @model_validator(mode="after")
     def _reachable(self) -> Device:
         if (self.inspect.snmp or self.inspect.ssh) and not self.address:
-            raise ValueError(f"device {self.name} is inspected over the network but has no address")
+            raise InvalidValue(
+                f"device {self.name} is inspected over the network but has no address",
+                "add address: with its IP address or DNS name",
+            )
         return self
 
 
@@ -366,7 +455,9 @@ class Site(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+            raise InvalidValue(
+                f"{value!r} is not an IANA time zone", "write e.g. Asia/Shanghai or Asia/Urumqi"
+            ) from None
         return value
 
 
@@ -386,7 +477,10 @@ class Contract(Strict):
     def _after_start(cls, end: date, info: ValidationInfo) -> date:
         start = info.data.get("start")
         if isinstance(start, date) and end < start:
-            raise ValueError(f"contract ends ({end}) before it starts ({start})")
+            raise InvalidValue(
+                f"contract ends ({end}) before it starts ({start})",
+                "check the years: dates are YYYY-MM-DD and end must not be before start",
+            )
         return end
 
 
@@ -397,7 +491,13 @@ class Customer(Strict):
 
 
 class Defaults(Strict):
+    """Values every device inherits unless its site or itself says otherwise."""
+
     schedule: Schedule = Field(default_factory=Schedule)
+
+
+WHOLE_FILE_CHECKED = "whole_file_checked"
+"""Validation context key: the caller has run :mod:`weibao.inventory.checks` already."""
 
 
 class DeviceContext(BaseModel):
@@ -409,13 +509,23 @@ class DeviceContext(BaseModel):
     contract: Contract
     site: Site
     device: Device
+    defaults: Defaults = Field(default_factory=Defaults)
 
     @property
     def schedule(self) -> Schedule:
-        return self.device.schedule or self.site.schedule or Schedule()
+        """Inventory defaults, then the site's, then the device's: the most specific key wins.
+
+        Merged key by key, so a device that only sets ``health_interval`` keeps the
+        site's (or the defaults') ``full_cron``.
+        """
+        return self.defaults.schedule.merged(self.site.schedule).merged(self.device.schedule)
 
     def sla(self, level: Level) -> SlaTerms:
         return self.contract.sla.terms(level)
+
+    def onsite(self, level: Level) -> timedelta:
+        """The on-site (or plan) term for this device's site: HQ sites are served faster."""
+        return self.sla(level).onsite(self.site.hq)
 
 
 class Inventory(Strict):
@@ -423,9 +533,22 @@ class Inventory(Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     customers: list[Customer] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _whole(self, info: ValidationInfo) -> Inventory:
+        # The loader already ran these checks on the raw file (with line numbers); built
+        # from Python data, the inventory must still refuse what the loader refuses.
+        if info.context and info.context.get(WHOLE_FILE_CHECKED):
+            return self
+        from weibao.inventory.checks import inventory_problems
+
+        problems = inventory_problems(self)
+        if problems:
+            raise InvalidValue("; ".join(problems), "fix the names and depends_on entries")
+        return self
+
     def contexts(self) -> list[DeviceContext]:
         return [
-            DeviceContext(customer=cu, contract=co, site=si, device=de)
+            DeviceContext(customer=cu, contract=co, site=si, device=de, defaults=self.defaults)
             for cu in self.customers
             for co in cu.contracts
             for si in co.sites

@@ -1,0 +1,390 @@
+"""Read ``inventory.yaml`` into an :class:`Inventory`, or say exactly what is wrong and where.
+
+The file is composed (not just loaded) with PyYAML so every key and list item keeps its
+line. Validation then runs in two passes that both see the whole file, so one run
+reports every problem: the whole-file checks of :mod:`weibao.inventory.checks` on the
+raw data, and pydantic on the models. Pydantic's errors are translated here, at the
+edge, into :class:`~weibao.errors.Problem` (``FILE:LINE: field.path: message`` and a hint).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from weibao.errors import ConfigError, Problem
+from weibao.inventory import checks
+from weibao.inventory.model import WHOLE_FILE_CHECKED, InvalidValue, Inventory
+
+Loc = tuple[Any, ...]
+
+_DOCS = "see docs/inventory.md"
+
+
+@dataclass
+class Document:
+    """Plain data from a YAML file, plus the line of every key and list item."""
+
+    file: str
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line(self, loc: Sequence[Any]) -> int | None:
+        """Line of ``loc``, or of its nearest ancestor present in the file."""
+        loc = tuple(loc)
+        while loc not in self.lines and loc:
+            loc = loc[:-1]
+        return self.lines.get(loc)
+
+    def human(self, loc: Sequence[Any]) -> str:
+        """``customers[Acme].contracts[C-1].sites[0]``: items by id or name when they have one."""
+        out = ""
+        node = self.data
+        for part in loc:
+            if isinstance(node, list) and isinstance(part, int):
+                item = node[part] if 0 <= part < len(node) else None
+                out += f"[{_label(item, part)}]"
+                node = item
+            else:
+                out += f".{part}" if out else str(part)
+                node = node.get(part) if isinstance(node, dict) else None
+        return out
+
+    def problem(self, loc: Sequence[Any], message: str, hint: str = "", **kw: Any) -> Problem:
+        return Problem(self.file, self.line(loc), self.human(loc), message, hint, **kw)
+
+
+def _label(item: Any, index: int) -> str:
+    if isinstance(item, dict):
+        for key in ("id", "name"):
+            value = item.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                return str(value)
+    return str(index)
+
+
+# -- YAML --------------------------------------------------------------------------------
+
+
+def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
+    """Compose ``text`` into a Document; YAML errors become problems at the YAML mark."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        return None, [_yaml_problem(exc, file, len(text.splitlines()))]
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        return None, [Problem(file, None, "", f"not a readable YAML file: {exc}", _DOCS)]
+    finally:
+        loader.dispose()
+    doc = Document(file, None)
+    if root is None:
+        return doc, []
+    doc.lines[()] = root.start_mark.line + 1
+    builder = _Builder(loader, doc)
+    doc.data = builder.build(root, ())
+    # Located only now: a human path names list items, so it needs the finished data.
+    return doc, [
+        Problem(file, line, doc.human(loc), message, hint or _DOCS)
+        for loc, line, message, hint in builder.found
+    ]
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, file: str, last_line: int) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    if (
+        exc.context_mark
+        and exc.problem
+        and ("end of stream" in exc.problem or "<stream end>" in exc.problem)
+    ):
+        # An unclosed quote or bracket is "found" at the end of the file; where it was
+        # opened is the line to fix.
+        mark = exc.context_mark
+    # A mark at the end of the stream lies past the last line: point at a line that exists.
+    line = min(mark.line + 1, max(last_line, 1)) if mark else None
+    what = "; ".join(p for p in (exc.context, exc.problem) if p)
+    hint = (
+        "check the indentation (spaces, not tabs) and that every key ends with ':'; "
+        "quote values that contain ': ', '#', '{' or start with '*', '&' or '@'"
+    )
+    if "'\\t'" in what:
+        hint = "indent with spaces: YAML does not allow tabs"
+    elif "single document" in what:
+        hint = "the inventory is one YAML document: remove the '---' line and merge the parts"
+    return Problem(file, line, "", f"YAML syntax error: {what or 'invalid YAML'}", hint)
+
+
+class _Builder:
+    """Turns composed nodes into dicts, lists and scalars, recording lines on the way."""
+
+    def __init__(self, loader: yaml.SafeLoader, doc: Document) -> None:
+        self.loader = loader
+        self.doc = doc
+        self.found: list[tuple[Loc, int, str, str]] = []  # loc, line, message, hint
+        self.active: set[int] = set()
+
+    def build(self, node: Node, loc: Loc) -> Any:
+        if id(node) in self.active:  # `&a [*a]`: an alias inside itself
+            self._at(node, loc, "an alias refers to itself", "replace the alias with a copy")
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, loc)
+            if isinstance(node, SequenceNode):
+                return self._sequence(node, loc)
+            return self._scalar(node, loc)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: MappingNode, loc: Loc) -> dict[Any, Any]:
+        # Keys written here, as opposed to those brought in by a `<<: *anchor` merge: only
+        # a key written twice is a mistake; overriding a merged key is what merges are for.
+        written = {id(key) for key, _ in node.value}
+        self.loader.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        seen_written: set[Any] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self._at(key_node, loc, "a key must be a plain value", "write `key: value`")
+                continue
+            key = self._scalar(key_node, loc)
+            if id(key_node) in written:
+                if key in seen_written:
+                    first = self.doc.lines.get((*loc, key))
+                    self._at(
+                        key_node,
+                        (*loc, key),
+                        f"key {key!r} appears twice in this mapping (also at line {first})",
+                        "YAML would keep only the last one: delete or rename one of them",
+                    )
+                seen_written.add(key)
+            self.doc.lines[(*loc, key)] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, (*loc, key))
+        return out
+
+    def _sequence(self, node: SequenceNode, loc: Loc) -> list[Any]:
+        out = []
+        for index, item in enumerate(node.value):
+            self.doc.lines[(*loc, index)] = item.start_mark.line + 1
+            out.append(self.build(item, (*loc, index)))
+        return out
+
+    def _scalar(self, node: Node, loc: Loc) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. date 2026-13-45
+            hint = "fix it (dates are YYYY-MM-DD), or quote it to keep it as text"
+            self._at(node, loc, f"cannot read this value: {exc}", hint)
+            return None
+
+    def _at(self, node: Node, loc: Loc, message: str, hint: str) -> None:
+        self.found.append((loc, node.start_mark.line + 1, message, hint))
+
+
+# -- pydantic errors -> problems ---------------------------------------------------------
+
+_LIST = ("a list", "write one `- item` per line under it, or [a, b] on one line")
+_MAPPING = ("a mapping of keys", "write `key: value` lines indented under it")
+_TYPES = {
+    "string_type": ("text", "quote it, e.g. '0017' or 'true', to keep it as text"),
+    "int_type": ("a whole number", "write digits only, e.g. 4"),
+    "int_parsing": ("a whole number", "write digits only, e.g. 4"),
+    "int_from_float": ("a whole number", "write digits only, e.g. 4"),
+    "bool_type": ("true or false", "write true or false"),
+    "bool_parsing": ("true or false", "write true or false"),
+    "list_type": _LIST,
+    "dict_type": _MAPPING,
+    "model_type": _MAPPING,
+    "model_attributes_type": _MAPPING,
+}
+# Fields whose wrong type deserves a more specific hint than the type's.
+_FIELD_HINTS = {
+    "depends_on": "write one device name, or a list of names for a redundant group",
+    "customers": "write a list of customers, each starting with `- name: ...`",
+}
+
+
+def problem_from_error(doc: Document, err: ErrorDetails) -> Problem:
+    """Translate one pydantic error into a located, plain-sentence Problem."""
+    loc = _raw_loc(doc.data, err["loc"])
+    message, hint = _describe(err, loc)
+    return doc.problem(loc, message, hint)
+
+
+def _raw_loc(data: Any, loc: Sequence[Any]) -> Loc:
+    """Pydantic's ``loc`` as a path in the raw data.
+
+    Drops pydantic's own markers: ``[key]`` on dict-key errors, and the ``levels`` that
+    SlaPolicy inserts when the user writes ``sla: {I: ...}`` directly.
+    """
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if part == "[key]":
+            continue
+        if part == "levels" and out and out[-1] == "sla" and not _has(node, part):
+            continue
+        out.append(part)
+        node = _child(node, part)
+    return tuple(out)
+
+
+def _has(node: Any, part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _child(node: Any, part: Any) -> Any:
+    return node[part] if _has(node, part) else None
+
+
+def _describe(err: ErrorDetails, loc: Loc) -> tuple[str, str]:
+    """A plain sentence and a hint; the input is shown only for enums, never for secrets."""
+    kind = err["type"]
+    name = str(loc[-1]) if loc else "file"
+    ctx = err.get("ctx") or {}
+    secret = checks.is_secret_field(err["loc"])
+    if kind == "value_error" or kind == "assertion_error":
+        error = ctx.get("error")
+        if isinstance(error, InvalidValue):
+            return str(error), error.hint or _DOCS
+        return str(error or err["msg"]).removeprefix("Value error, "), _DOCS
+    if kind == "missing":
+        return f"required key '{name}' is missing", _missing_hint(err["loc"], name)
+    if kind == "extra_forbidden":
+        return f"unknown key '{name}'", checks.unknown_key_hint(err["loc"])
+    if kind in ("enum", "literal_error"):
+        return _choice(name, err, secret)
+    if kind in _TYPES:
+        word, hint = _TYPES[kind]
+        if err["input"] is None:  # `devices:` with nothing under it
+            return f"{name} has no value", f"write {word} under it, or remove the key"
+        return f"{name} must be {word}", _FIELD_HINTS.get(name, hint)
+    if kind.startswith("date"):
+        return f"{name} is not a date", "write dates as YYYY-MM-DD, e.g. 2026-01-01"
+    if kind.startswith("datetime") or kind.startswith("timezone"):
+        return (
+            f"{name} is not a date and time with a UTC offset",
+            "write e.g. 2026-05-01T22:00:00+08:00",
+        )
+    if kind == "string_too_short":
+        return f"{name} must not be empty", _DOCS
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return _bound(name, kind, ctx), _DOCS
+    text = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    return f"{name}: {text}", _DOCS
+
+
+def _missing_hint(pyloc: Sequence[Any], name: str) -> str:
+    choices = checks.field_choices(pyloc)
+    if choices:
+        return f"add `{name}:` with one of: {', '.join(choices)}"
+    return f"add `{name}:` here ({_DOCS})"
+
+
+def _choice(name: str, err: ErrorDetails, secret: bool) -> tuple[str, str]:
+    choices = checks.field_choices(err["loc"])
+    value = err["input"]
+    shown = "" if secret or not isinstance(value, str | int | float) else f" {value!r}"
+    message = f"{name}{shown} is not one of the allowed values"
+    hint = "use one of: " + ", ".join(choices) if choices else _DOCS
+    if shown and choices:
+        near = checks.did_you_mean(str(value), choices)
+        hint = f"{near} ({hint})" if near else hint
+    return message, hint
+
+
+def _bound(name: str, kind: str, ctx: Mapping[str, Any]) -> str:
+    words = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("more than", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
+    }
+    word, key = words[kind]
+    return f"{name} must be {word} {ctx.get(key)}"
+
+
+# -- the public functions ----------------------------------------------------------------
+
+
+def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
+    """Read and compose the file; None with a problem when there is nothing to validate."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        hint = "create it (see docs/inventory.md and the example inventory.yaml) or pass -i PATH"
+        return None, [Problem(file, None, "", "file not found", hint)]
+    except IsADirectoryError:
+        return None, [Problem(file, None, "", "is a directory, not a file", "pass -i FILE")]
+    except UnicodeDecodeError as exc:
+        msg = f"not UTF-8 text (byte {exc.start})"
+        return None, [Problem(file, None, "", msg, "save the file as UTF-8")]
+    except OSError as exc:
+        msg = f"cannot read the file: {exc.strerror}"
+        return None, [Problem(file, None, "", msg, "check its permissions")]
+    doc, problems = parse_yaml(text, file)
+    if doc is None:
+        return None, problems
+    if doc.data is None:
+        hint = "start with `customers:` (see docs/inventory.md and the example inventory.yaml)"
+        return None, [*problems, Problem(file, 1, "", "the file is empty", hint)]
+    if not isinstance(doc.data, dict):
+        found = type(doc.data).__name__
+        msg = f"the top level must be a mapping of keys, not a {found}"
+        hint = "start with `customers:`; list items belong under it, not at the top level"
+        return None, [*problems, Problem(file, doc.line(()), "", msg, hint)]
+    return doc, problems
+
+
+def check_inventory(
+    path: Path | str, environ: Mapping[str, str] | None = None
+) -> tuple[Inventory | None, list[Problem]]:
+    """Every problem in the file (errors and warnings), and the Inventory when there is no error.
+
+    ``environ`` is where ``env:`` secret references are looked up (default: os.environ);
+    a missing variable or file is a warning here, because the check may run on another
+    machine than the one that inspects.
+    """
+    doc, problems = read_document(Path(path))
+    if doc is None:
+        return None, problems
+    problems += checks.check_document(doc, os.environ if environ is None else environ)
+    inventory: Inventory | None = None
+    try:
+        inventory = Inventory.model_validate(doc.data, context={WHOLE_FILE_CHECKED: True})
+    except ValidationError as exc:
+        problems += [problem_from_error(doc, err) for err in exc.errors()]
+    problems = _sorted_unique(problems)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return inventory, problems
+
+
+def load_inventory(path: Path | str) -> Inventory:
+    """The Inventory in ``path``; raises ConfigError carrying every problem when any is an error.
+
+    Warnings (a secret that cannot be read on this machine now) do not stop loading:
+    the inspection that needs the secret fails on its own, as a result.
+    """
+    inventory, problems = check_inventory(path)
+    if inventory is None:
+        raise ConfigError(problems)
+    return inventory
+
+
+def _sorted_unique(problems: list[Problem]) -> list[Problem]:
+    """In file order, each once (two passes may notice the same thing)."""
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: p.line or 0)
