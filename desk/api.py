@@ -1,0 +1,184 @@
+"""The desk's HTTP API (FastAPI, under ``/api/v1``), built by :func:`create_app` from
+injected parts: no globals, so a test builds as many desks as it likes.
+
+Errors are always JSON ``{"error": code, "message": sentence, "problems": [...]}``;
+validation problems name where they are but never echo the rejected input, which may
+hold customer data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from desk.auth import PUSH_ROLES, READ_ROLES, Authenticator, Principal
+from desk.ingest import Ingestor
+from desk.model import TicketStatus
+from desk.schemas import ErrorOut, HealthOut, IngestAnswer, TicketList, TicketOut, TicketSummary
+from desk.storage import Store, StoreUnavailable, TicketQuery
+from rules.api import Engine
+from weibao import __version__
+from weibao.clock import Clock
+from weibao.inventory.model import Inventory
+from weibao.levels import Level
+from weibao.logs import log_event
+from weibao.observation import Observation
+
+MAX_BATCH = 1000
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 503)
+}
+
+
+def create_app(
+    store: Store,
+    inventory: Inventory,
+    engine: Engine,
+    clock: Clock,
+    *,
+    max_batch: int = MAX_BATCH,
+    logger: logging.Logger | None = None,
+) -> FastAPI:
+    """The desk's ASGI app over an already migrated store."""
+    log = logger or logging.getLogger("weibao.desk.api")
+    ingestor = Ingestor(store, engine, inventory, clock)
+    auth = Authenticator(store)
+    pusher = Depends(auth.require(PUSH_ROLES, "push observations"))
+    reader = Depends(auth.require(READ_ROLES, "read tickets"))
+    app = FastAPI(
+        title="weibao desk",
+        version=__version__,
+        description="Observations in; tickets with their SLA clocks out.",
+        responses=_ERRORS,
+    )
+    _install_error_handlers(app, log)
+
+    @app.get("/healthz", response_model=HealthOut, tags=["health"])
+    def healthz() -> HealthOut:
+        """Liveness and database reachability; needs no token."""
+        store.ping()
+        return HealthOut(status="ok", database="ok")
+
+    @app.post("/api/v1/observations", response_model=IngestAnswer, tags=["observations"])
+    def post_observations(
+        body: Annotated[Observation | list[Observation], Body()],
+        principal: Principal = pusher,
+    ) -> IngestAnswer:
+        """One observation or a list; each is stored once by its id (replays count as
+        duplicates), then the rules run and tickets open or gather evidence."""
+        batch = body if isinstance(body, list) else [body]
+        if len(batch) > max_batch:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"{len(batch)} observations in one request; send at most {max_batch} per request",
+            )
+        result = ingestor.ingest(batch)
+        return IngestAnswer(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            unknown_devices=result.unknown_devices,
+            tickets_opened=result.opened,
+        )
+
+    @app.get("/api/v1/tickets", response_model=TicketList, tags=["tickets"])
+    def list_tickets(
+        principal: Principal = reader,
+        status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
+        level: Level | None = None,
+        customer: str | None = None,
+        device: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> TicketList:
+        """Tickets, newest first; a customer token sees its own customer's only."""
+        if principal.customer is not None:
+            if customer is not None and customer != principal.customer:
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    "this token may only read its own customer's tickets: drop the customer filter",
+                )
+            customer = principal.customer
+        query = TicketQuery(status_, level, customer, device, limit, offset)
+        now = clock.now()
+        return TicketList(
+            items=[TicketSummary.build(t, now) for t in store.list_tickets(query)],
+            total=store.count_tickets(query),
+            limit=limit,
+            offset=offset,
+        )
+
+    @app.get("/api/v1/tickets/{key}", response_model=TicketOut, tags=["tickets"])
+    def get_ticket(key: str, principal: Principal = reader) -> TicketOut:
+        """One ticket with its timeline, by id or by number (``WB-2026-000123``)."""
+        ticket = store.get_ticket(key)
+        # Another customer's ticket answers exactly like a missing one: no existence leak.
+        if ticket is None or not principal.may_see(ticket.customer):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"no ticket {key!r}: give its id or its number, e.g. WB-2026-000123",
+            )
+        return TicketOut.build_full(ticket, store.ticket_events(ticket.id), clock.now())
+
+    @app.middleware("http")
+    async def log_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        principal = getattr(request.state, "principal", None)
+        log_event(
+            log,
+            "http.request",
+            method=request.method,
+            path=request.url.path,  # never the query string: it may name a customer
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            caller=principal.token_id if principal else None,
+        )
+        return response
+
+    return app
+
+
+def _error(status_code: int, message: str, **extra: Any) -> JSONResponse:
+    code = _CODES.get(status_code, "error" if status_code < 500 else "unavailable")
+    body = ErrorOut(error=extra.pop("code", code), message=message, **extra)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status_code)
+
+
+def _install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = _error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return _error(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"the request is not valid ({len(problems)} problem(s)); see problems, and "
+            "docs/observations.md for the observation format",
+            code="invalid_request",
+            problems=problems,
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        log_event(log, "database.unavailable", logging.ERROR, error=str(exc))
+        return _error(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the desk's database is unavailable; retry later (agents spool and retry)",
+        )

@@ -1,0 +1,122 @@
+"""Ingest: store each observation once, run the rules, apply the verdict to tickets.
+
+One batch is one transaction: the observations, the engine's new state and every
+ticket change commit together. If a rule fails, nothing is stored, the agent retries,
+and the retry is evaluated in full. Only observations not seen before reach the engine,
+so a replayed batch adds no evidence twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from desk.storage import Store
+from desk.tickets import TicketOutcome, apply_alarms
+from rules.api import Engine, EngineState
+from weibao.clock import Clock
+from weibao.inventory.model import Inventory
+from weibao.logs import log_event
+from weibao.observation import Observation
+
+ENGINE_STATE = "rules"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    unknown_devices: list[str]
+    opened: list[str]
+    """Numbers of the tickets this batch opened."""
+
+
+class Ingestor:
+    """Takes batches of observations for one desk; safe to call from several threads."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        inventory: Inventory,
+        clock: Clock,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._inventory = inventory
+        self._contexts = inventory.device_index()
+        self._clock = clock
+        self._log = logger or logging.getLogger("weibao.desk.ingest")
+
+    def ingest(self, observations: Sequence[Observation]) -> IngestResult:
+        now = self._clock.now()
+        fresh: list[Observation] = []
+        unknown: set[str] = set()
+        with self._store.transaction() as tx:
+            for obs in observations:
+                known = obs.device in self._contexts
+                if tx.insert_observation(obs, known, now):
+                    fresh.append(obs)
+                    if not known:
+                        unknown.add(obs.device)
+            outcome = TicketOutcome()
+            if fresh:
+                state = EngineState.from_json(tx.lock_engine_state(ENGINE_STATE, now))
+                evaluation = self._engine.evaluate(state, fresh, now, self._inventory)
+                outcome = apply_alarms(
+                    tx, evaluation.firing, evaluation.cleared, self._contexts, now
+                )
+                tx.save_engine_state(ENGINE_STATE, evaluation.state.to_json(), now)
+        result = IngestResult(
+            accepted=len(fresh),
+            duplicates=len(observations) - len(fresh),
+            unknown_devices=sorted(unknown),
+            opened=[t.number for t in outcome.opened],
+        )
+        self._log_outcome(result, outcome)
+        return result
+
+    def _log_outcome(self, result: IngestResult, outcome: TicketOutcome) -> None:
+        """Logged after commit, so the log never tells of a change that rolled back."""
+        log_event(
+            self._log,
+            "observations.ingested",
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+        )
+        if result.unknown_devices:
+            log_event(
+                self._log,
+                "observations.unknown_device",
+                logging.WARNING,
+                devices=",".join(result.unknown_devices),
+                hint="add the device to the inventory, or fix the agent's device name",
+            )
+        for ticket in outcome.opened:
+            log_event(
+                self._log,
+                "ticket.opened",
+                number=ticket.number,
+                device=ticket.device,
+                fault_level=ticket.level.value,
+                due_response=ticket.due.response.isoformat(),
+            )
+        for ticket in outcome.raised:
+            log_event(
+                self._log,
+                "ticket.level_raised",
+                number=ticket.number,
+                fault_level=ticket.level.value,
+            )
+        for ticket in outcome.recovered:
+            log_event(self._log, "ticket.recovered", number=ticket.number, device=ticket.device)
+        for alarm in outcome.orphaned:
+            log_event(
+                self._log,
+                "alarm.without_contract",
+                logging.WARNING,
+                device=alarm.device,
+                rule=alarm.rule,
+            )

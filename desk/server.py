@@ -1,0 +1,165 @@
+"""Running the desk: open and migrate the store, build the app, serve it with uvicorn.
+
+:class:`DeskServer` binds its socket itself, so a busy port is a clear error before
+anything starts, and ``port 0`` works (tests read the real port from ``url``). It
+runs in the foreground (``run``, for ``weibao serve``) or in a thread (``start`` and
+``stop``, or as a context manager, for tests and embedding).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import uvicorn
+from fastapi import FastAPI
+
+from desk.api import create_app
+from desk.storage import Store
+from rules.api import Engine
+from weibao.clock import Clock
+from weibao.errors import WeibaoError
+from weibao.inventory.model import Inventory
+from weibao.logs import log_event
+
+
+class ListenError(WeibaoError):
+    """The address to listen on is malformed or cannot be bound."""
+
+
+@dataclass
+class Desk:
+    """Everything a running desk is made of, wired together."""
+
+    store: Store
+    inventory: Inventory
+    engine: Engine
+    clock: Clock
+    app: FastAPI
+
+
+def build_desk(db_url: str, inventory: Inventory, engine: Engine, clock: Clock) -> Desk:
+    """Open the database, migrate it to the newest schema, and build the app."""
+    store = Store(db_url)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return Desk(store, inventory, engine, clock, create_app(store, inventory, engine, clock))
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6) into its parts."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ListenError(
+            f"--listen {text!r} is not HOST:PORT: write e.g. 127.0.0.1:8080, or "
+            "0.0.0.0:8080 to accept agents from other machines"
+        )
+    return host, int(port)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket, or a ListenError that says what to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; is another desk running? "
+            "choose another address with --listen HOST:PORT"
+        ) from None
+    return sock
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that calls back once its socket accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_ready()
+
+
+class DeskServer:
+    """Serves one app on one address."""
+
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        on_ready: Callable[[str], None] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._log = logger or logging.getLogger("weibao.desk.server")
+        self._sock = bind_socket(host, port)
+        bound_port = self._sock.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{bound_port}"
+        self._on_ready = on_ready
+        self._ready = threading.Event()
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        self._server = _AnnouncingServer(config, self._announce)
+        self._thread: threading.Thread | None = None
+
+    def _announce(self) -> None:
+        log_event(self._log, "desk.listening", url=self.url)
+        self._ready.set()
+        if self._on_ready is not None:
+            self._on_ready(self.url)
+
+    def run(self) -> None:
+        """Serve in this thread until SIGINT/SIGTERM (or ``stop`` from another thread)."""
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self._sock.close()
+            log_event(self._log, "desk.stopped", url=self.url)
+
+    def start(self, timeout: float = 15.0) -> str:
+        """Serve in a background thread; return the URL once it accepts connections."""
+        self._thread = threading.Thread(target=self.run, name="weibao-desk", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.05):
+            if not self._thread.is_alive():
+                raise ListenError(f"the desk on {self.url} stopped while starting; see the log")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ListenError(f"the desk did not start listening on {self.url} in {timeout}s")
+        return self.url
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise ListenError(f"the desk on {self.url} did not stop within {timeout}s")
+            self._thread = None
+
+    def __enter__(self) -> DeskServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

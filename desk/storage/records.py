@@ -1,0 +1,122 @@
+"""Plain records that cross the storage boundary, so nothing outside
+:mod:`desk.storage` holds an ORM object or a session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypedDict
+
+from desk.model import Role, TicketStatus
+from weibao.levels import Level
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    """Due times of the three SLA clocks, in UTC."""
+
+    response: datetime
+    onsite: datetime
+    resolve: datetime
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """What :meth:`StoreTx.insert_ticket` needs; the store adds id and timestamps."""
+
+    number: str
+    fingerprint: str
+    rule: str
+    customer: str
+    contract: str
+    site: str
+    site_hq: bool
+    timezone: str
+    device: str
+    level: Level
+    title: str
+    description: str
+    labels: dict[str, str]
+    detected_at: datetime
+    due: DueTimes
+    status: TicketStatus = TicketStatus.open
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    id: int
+    number: str
+    fingerprint: str
+    rule: str
+    customer: str
+    contract: str
+    site: str
+    site_hq: bool
+    timezone: str
+    device: str
+    level: Level
+    status: TicketStatus
+    title: str
+    description: str
+    labels: dict[str, str]
+    detected_at: datetime
+    due: DueTimes
+    met_response: datetime | None
+    met_onsite: datetime | None
+    met_resolve: datetime | None
+    recovered_at: datetime | None
+    last_seen_at: datetime
+    evidence_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketFields(TypedDict, total=False):
+    """The ticket fields that may change after opening; see :meth:`StoreTx.update_ticket`."""
+
+    level: Level
+    status: TicketStatus
+    title: str
+    due: DueTimes
+    met_response: datetime | None
+    met_onsite: datetime | None
+    met_resolve: datetime | None
+    recovered_at: datetime | None
+    last_seen_at: datetime
+    evidence_count: int
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    ticket_id: int
+    at: datetime
+    kind: str
+    actor: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """Filters for listing tickets; None means any."""
+
+    status: TicketStatus | None = None
+    level: Level | None = None
+    customer: str | None = None
+    device: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    role: Role
+    customer: str | None
+    note: str | None
+    created_at: datetime
+    revoked_at: datetime | None = field(default=None)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,177 @@
+"""The database schema as SQLAlchemy 2 typed ORM tables.
+
+Only :mod:`desk.storage` imports these; the rest of the desk sees plain records, so a
+schema change never ripples beyond this package. Every change here needs an Alembic
+revision in ``desk/migrations/versions`` (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Explicit constraint names so migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database.
+
+    SQLite has no time zone type and would hand back naive values; a naive value on the
+    way in is a bug in the caller, refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored: pass an aware time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class ObservationRow(Base):
+    """Every observation received, stored once by its id (replays are duplicates)."""
+
+    __tablename__ = "observations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(String(200), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    time: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime]
+    ok: Mapped[bool]
+    error: Mapped[str | None] = mapped_column(Text)
+    samples: Mapped[list[Any]]
+    meta: Mapped[dict[str, Any]]
+    known_device: Mapped[bool] = mapped_column(
+        doc="false when the device is not in the inventory: kept, so nothing is lost"
+    )
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # One active ticket per fault, enforced by the database even with several desks.
+        Index(
+            "uq_tickets_active_fingerprint",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("status <> 'closed'"),
+            postgresql_where=text("status <> 'closed'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(500), index=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    customer: Mapped[str] = mapped_column(String(200), index=True)
+    contract: Mapped[str] = mapped_column(String(200))
+    site: Mapped[str] = mapped_column(String(200))
+    site_hq: Mapped[bool]
+    timezone: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(200), index=True)
+    level: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text)
+    labels: Mapped[dict[str, Any]]
+    detected_at: Mapped[datetime]
+    due_response: Mapped[datetime]
+    due_onsite: Mapped[datetime]
+    due_resolve: Mapped[datetime]
+    met_response: Mapped[datetime | None]
+    met_onsite: Mapped[datetime | None]
+    met_resolve: Mapped[datetime | None]
+    recovered_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime]
+    evidence_count: Mapped[int]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TicketEventRow(Base):
+    """The ticket's timeline; later issues compute clock state from it."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]]
+
+
+class TicketCounterRow(Base):
+    """The last ticket number handed out per year (``WB-2026-000123``)."""
+
+    __tablename__ = "ticket_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int]
+
+
+class ApiTokenRow(Base):
+    """A bearer token; only its SHA-256 is kept, so a database leak reveals no token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    customer: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class EngineStateRow(Base):
+    """The rule engine's memory (pending ``for:`` timers...), so a restart forgets nothing."""
+
+    __tablename__ = "engine_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

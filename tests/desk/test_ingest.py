@@ -1,0 +1,107 @@
+"""Ingest: each observation stored once by id, rules run on new ones only, engine state
+kept across desks, and a failing rule leaves nothing half-done."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import pytest
+
+from desk.ingest import Ingestor
+from desk.storage import Store, TicketQuery
+from rules.api import Engine, EngineState, Evaluation
+from weibao.clock import FrozenClock
+from weibao.inventory.model import Inventory
+from weibao.levels import Level
+from weibao.observation import Observation
+
+from .conftest import START, observation
+
+M = timedelta(minutes=1)
+
+
+def tickets(store: Store) -> list:  # type: ignore[type-arg]
+    return store.list_tickets(TicketQuery())
+
+
+def test_many_down_samples_make_one_ticket(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    ingestor = Ingestor(store, engine, inventory, clock)
+    for i in range(10):
+        clock.advance(M)
+        result = ingestor.ingest([observation("acme-core", 0, clock.now())])
+        assert (result.accepted, result.duplicates) == (1, 0)
+        assert len(result.opened) == (1 if i == 0 else 0)
+    [ticket] = tickets(store)
+    assert ticket.level is Level.I  # criticality high
+    assert ticket.detected_at == START + M
+    assert ticket.evidence_count == 9
+
+
+def test_a_replayed_observation_is_a_duplicate_and_adds_no_evidence(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    ingestor = Ingestor(store, engine, inventory, clock)
+    down = observation("acme-db", 0, START, obs_id="agent-1-000001")
+    first = ingestor.ingest([down])
+    replay = ingestor.ingest([down, down])
+    assert (first.accepted, first.duplicates) == (1, 0)
+    assert (replay.accepted, replay.duplicates) == (0, 2)
+    assert store.observation_count() == 1
+    [ticket] = tickets(store)
+    assert [e.kind for e in store.ticket_events(ticket.id)] == ["opened"]
+
+
+def test_the_same_id_twice_in_one_batch_is_stored_once(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    down = observation("acme-db", 0, START, obs_id="agent-1-000002")
+    result = Ingestor(store, engine, inventory, clock).ingest([down, down])
+    assert (result.accepted, result.duplicates) == (1, 1)
+
+
+def test_unknown_devices_are_stored_and_reported_not_dropped(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    result = Ingestor(store, engine, inventory, clock).ingest(
+        [observation("not-in-inventory", 0, START), observation("acme-db", 1, START)]
+    )
+    assert result.accepted == 2 and result.unknown_devices == ["not-in-inventory"]
+    assert store.observation_count() == 2
+    assert tickets(store) == []
+
+
+def test_engine_state_survives_a_restart_so_recovery_is_seen(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    Ingestor(store, engine, inventory, clock).ingest([observation("acme-db", 0, START)])
+    assert store.engine_state("rules") is not None
+    clock.advance(5 * M)
+    # A new Ingestor stands for a restarted desk: it knows only what the store kept.
+    Ingestor(store, engine, inventory, clock).ingest([observation("acme-db", 1, clock.now())])
+    [ticket] = tickets(store)
+    assert ticket.recovered_at == START + 5 * M
+
+
+class BrokenEngine:
+    def evaluate(
+        self,
+        state: EngineState,
+        observations: Sequence[Observation],
+        now: datetime,
+        inventory: Inventory,
+    ) -> Evaluation:
+        raise RuntimeError("rule bug")
+
+
+def test_a_failing_rule_stores_nothing_so_the_retry_is_evaluated(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    down = observation("acme-db", 0, START, obs_id="agent-1-000003")
+    with pytest.raises(RuntimeError, match="rule bug"):
+        Ingestor(store, BrokenEngine(), inventory, clock).ingest([down])
+    assert store.observation_count() == 0
+    retry = Ingestor(store, engine, inventory, clock).ingest([down])
+    assert retry.accepted == 1 and len(retry.opened) == 1
