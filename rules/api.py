@@ -40,11 +40,14 @@ class EngineState:
 class Evaluation:
     """The result of one evaluation.
 
-    ``firing``: every alarm that is active after this evaluation (new or continuing; the
-    desk dedupes by fingerprint). ``cleared``: alarms that stopped firing in this
-    evaluation. ``suppressed``: alarms held back (topology, maintenance), recorded but
-    not ticketed, each with the fingerprint of what suppresses it in its labels
-    (``suppressed_by``).
+    ``firing``: active alarms that something happened to in this evaluation: new ones,
+    ones an observation of this batch confirmed, and ones whose level, labels or
+    suppression changed (the desk dedupes by fingerprint and records each as evidence).
+    An active alarm nothing happened to is not repeated. ``cleared``: alarms that
+    stopped being active in this evaluation. ``suppressed``: alarms held back (topology,
+    maintenance), recorded but not ticketed, each with what suppresses it in its labels
+    (``suppressed_by``: the root alarm's fingerprint, or ``maintenance``) and why
+    (``suppressed_reason``).
     """
 
     firing: list[Alarm]

@@ -43,6 +43,7 @@ VOCABULARY: tuple[SampleSpec, ...] = (
     SampleSpec("fan_ok", "bool", ("fan",), "the fan reports normal"),
     SampleSpec("power_supply_ok", "bool", ("psu",), "the power supply reports normal"),
     SampleSpec("raid_degraded", "bool", ("array",), "the array lost redundancy"),
+    SampleSpec("raid_state", "state", ("array", "state"), "the array's state as text, value 1"),
     SampleSpec("disk_smart_ok", "bool", ("disk",), "SMART overall health passed"),
     SampleSpec("ups_on_battery", "bool", (), "the UPS runs from its battery"),
     SampleSpec("ups_battery_charge_ratio", "ratio", (), "remaining battery charge"),
@@ -51,6 +52,22 @@ VOCABULARY: tuple[SampleSpec, ...] = (
     SampleSpec("systemd_failed_units", "count", (), "units in the failed state"),
     SampleSpec("clock_offset_seconds", "seconds", (), "local clock minus reference time"),
     SampleSpec("processes_zombie", "count", (), "zombie processes"),
+    SampleSpec(
+        "log_error_lines", "count", ("source", "text"), "error lines since the last inspection"
+    ),
+    SampleSpec(
+        "end_of_support_timestamp",
+        "unix seconds",
+        ("component", "product"),
+        "vendor end of support of firmware or OS",
+    ),
+    SampleSpec("warranty_end_timestamp", "unix seconds", (), "from the inventory, by the rules"),
+    SampleSpec(
+        "contract_end_timestamp",
+        "unix seconds",
+        ("contract", "contract_name"),
+        "from the inventory, by the rules",
+    ),
 )
 
 BY_NAME: dict[str, SampleSpec] = {spec.name: spec for spec in VOCABULARY}

@@ -93,9 +93,14 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
+# Desk tests are about tickets, not rule timing: a pack whose unreachable rule fires on
+# the first `up 0` (the default pack waits 2 minutes; tests/rules covers that).
+IMMEDIATE_RULES = Path(__file__).resolve().parents[1] / "fixtures" / "rules" / "immediate"
+
+
 @pytest.fixture
 def engine() -> Engine:
-    return rules.load_engine()
+    return rules.load_engine(IMMEDIATE_RULES)
 
 
 @pytest.fixture

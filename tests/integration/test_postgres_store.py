@@ -28,6 +28,7 @@ from desk.ingest import Ingestor
 from desk.model import TicketStatus
 from desk.storage import NewTicket, Store, TicketQuery
 from desk.storage.tables import Base
+from tests.desk.conftest import IMMEDIATE_RULES
 from tests.peers import require_peer
 from weibao.clock import FrozenClock
 from weibao.inventory.model import Inventory
@@ -157,7 +158,7 @@ def test_migrations_build_the_orm_schema_and_run_again_harmlessly(postgres_url: 
 def test_a_ticket_round_trip(store: Store) -> None:
     clock = FrozenClock(START + timedelta(minutes=1))
     inventory = Inventory.model_validate(INVENTORY)
-    ingestor = Ingestor(store, rules.load_engine(), inventory, clock)
+    ingestor = Ingestor(store, rules.load_engine(IMMEDIATE_RULES), inventory, clock)
     first = ingestor.ingest([down(START, "pg-round-trip-1")])
     clock.advance(timedelta(minutes=1))
     again = ingestor.ingest([down(START + timedelta(minutes=1), "pg-round-trip-2")])
@@ -180,7 +181,9 @@ def test_a_ticket_round_trip(store: Store) -> None:
 def test_postgres_refuses_a_second_active_ticket_for_a_fault(store: Store) -> None:
     clock = FrozenClock(START)
     inventory = Inventory.model_validate(INVENTORY)
-    Ingestor(store, rules.load_engine(), inventory, clock).ingest([down(START, "pg-unique-1")])
+    Ingestor(store, rules.load_engine(IMMEDIATE_RULES), inventory, clock).ingest(
+        [down(START, "pg-unique-1")]
+    )
     [ticket] = store.list_tickets(TicketQuery(device="acme-core", status=TicketStatus.open))
     with store.transaction() as tx:  # SELECT ... FOR UPDATE works on PostgreSQL
         assert tx.active_ticket(ticket.fingerprint) == ticket

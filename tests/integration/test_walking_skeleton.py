@@ -64,7 +64,9 @@ customers:
 """
 
 WEIBAO = [sys.executable, "-m", "weibao.cli.main"]
-DETECTED = datetime.now(UTC).replace(microsecond=0)
+# The fault starts a few minutes ago: the default pack's unreachable rule fires once the
+# device has been down for 2 minutes (observation times count, not arrival times).
+DETECTED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
 
 
 def free_port() -> int:
@@ -131,11 +133,11 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
             proc.wait(timeout=10)
 
 
-def down(device: str) -> Observation:
+def down(device: str, minute: int = 0) -> Observation:
     return Observation(
         device=device,
         source="agent",
-        time=DETECTED,
+        time=DETECTED + timedelta(minutes=minute),
         ok=False,
         error="no answer",
         samples=[Sample(name="up", value=0)],
@@ -145,12 +147,12 @@ def down(device: str) -> Observation:
 def test_an_outage_pushed_by_the_agent_becomes_one_ticket_with_its_clocks(desk: Desk) -> None:
     agent_token = make_token(desk.cwd, desk.db, "agent")
     manager_token = make_token(desk.cwd, desk.db, "manager")
-    first, again = down("acme-core-sw"), down("acme-core-sw")
+    series = [down("acme-core-sw", minute) for minute in (0, 1, 2, 2)]
 
     with PushClient(desk.url, agent_token) as client:
-        assert client.push([first]).accepted == 1
-        replay = client.push([first, again])  # the spool replaying: stored once
-    assert (replay.accepted, replay.duplicates) == (1, 1)
+        assert client.push(series[:1]).accepted == 1
+        replay = client.push(series)  # the spool replaying: the first is stored once
+    assert (replay.accepted, replay.duplicates) == (3, 1)
 
     manager = {"Authorization": f"Bearer {manager_token}"}
     answer = httpx.get(f"{desk.url}/api/v1/tickets", headers=manager, timeout=10)
@@ -167,13 +169,14 @@ def test_an_outage_pushed_by_the_agent_becomes_one_ticket_with_its_clocks(desk: 
     )
     assert ticket["level"] == "I" and ticket["status"] == "open"
     assert ticket["number"].startswith("WB-")
+    # Detection is when the rule fired: down for its 2 minutes, by the observations' times.
     detected = datetime.fromisoformat(ticket["detected_at"])
-    assert detected == DETECTED
+    assert detected == DETECTED + timedelta(minutes=2)
     due = {name: datetime.fromisoformat(c["due"]) for name, c in ticket["clocks"].items()}
     assert due == {
-        "response": DETECTED + timedelta(minutes=20),
-        "onsite": DETECTED + timedelta(minutes=30),  # headquarters site
-        "resolve": DETECTED + timedelta(hours=6),  # the contract's own level-I term
+        "response": detected + timedelta(minutes=20),
+        "onsite": detected + timedelta(minutes=30),  # headquarters site
+        "resolve": detected + timedelta(hours=6),  # the contract's own level-I term
     }
 
 
@@ -185,7 +188,9 @@ def test_tokens_are_required_and_scoped(desk: Desk) -> None:
 
     agent_token = make_token(desk.cwd, desk.db, "agent")
     with PushClient(desk.url, agent_token) as client:
-        client.push([down("acme-core-sw"), down("beta-db")])
+        client.push(
+            [down(device, minute) for minute in (0, 1, 2) for device in ("acme-core-sw", "beta-db")]
+        )
     agent = {"Authorization": f"Bearer {agent_token}"}
     assert httpx.get(f"{desk.url}/api/v1/tickets", headers=agent, timeout=5).status_code == 403
 

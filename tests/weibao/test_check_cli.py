@@ -140,3 +140,14 @@ def test_real_process_exits_2_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
     assert proc.stdout.startswith("inventory.yaml:3: YAML syntax error")
+
+
+@pytest.mark.parametrize("rules_dir", ["rules", "rules/", "rules/pack"])
+def test_repo_inventory_and_rules_pass_as_the_readme_says(
+    monkeypatch: pytest.MonkeyPatch, rules_dir: str
+) -> None:
+    monkeypatch.chdir(REPO)
+    code, out = _check("-i", "inventory.yaml", "-r", rules_dir)
+    assert code == 0, out
+    assert "error" not in out.lower()
+    assert out.splitlines()[-1].endswith("OK")
