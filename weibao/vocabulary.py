@@ -39,6 +39,15 @@ VOCABULARY: tuple[SampleSpec, ...] = (
     SampleSpec(
         "interface_discards_rate", "1/s", ("interface", "direction"), "discarded packets per second"
     ),
+    SampleSpec(
+        "interface_bits_rate", "bits/s", ("interface", "direction"), "traffic, from octet counters"
+    ),
+    SampleSpec(
+        "interface_utilization_ratio",
+        "ratio",
+        ("interface", "direction"),
+        "traffic divided by the interface's speed",
+    ),
     SampleSpec("temperature_celsius", "celsius", ("sensor",), "a temperature sensor"),
     SampleSpec("fan_ok", "bool", ("fan",), "the fan reports normal"),
     SampleSpec("power_supply_ok", "bool", ("psu",), "the power supply reports normal"),
@@ -49,6 +58,11 @@ VOCABULARY: tuple[SampleSpec, ...] = (
     SampleSpec("ups_battery_charge_ratio", "ratio", (), "remaining battery charge"),
     SampleSpec("ups_battery_minutes_remaining", "minutes", (), "estimated runtime left"),
     SampleSpec("ups_battery_replace", "bool", (), "the UPS asks for a battery replacement"),
+    SampleSpec("ups_on_bypass", "bool", (), "the UPS output is on bypass"),
+    SampleSpec("ups_battery_low", "bool", (), "battery status is low or depleted"),
+    SampleSpec("ups_load_ratio", "ratio", ("line",), "output load of one line"),
+    SampleSpec("ups_alarms", "count", (), "alarms present on the UPS"),
+    SampleSpec("snmp_weak_security", "bool", (), "SNMP v1/v2c, MD5 or DES in use"),
     SampleSpec("systemd_failed_units", "count", (), "units in the failed state"),
     SampleSpec("clock_offset_seconds", "seconds", (), "local clock minus reference time"),
     SampleSpec("processes_zombie", "count", (), "zombie processes"),

@@ -1,0 +1,1 @@
+"""Built-in SNMP device profiles (YAML data, read by :mod:`collector.snmp.profiles`)."""

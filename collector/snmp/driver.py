@@ -1,0 +1,270 @@
+"""The SNMP inspection driver: one device in, one InspectionResult out, never an exception.
+
+An inspection reads the system group first (one GET: is the device there, which
+profile fits it), then in as few requests as possible the scalars and columns the
+profile's readers need, all within one time budget. What it keeps per device between
+inspections: the adaptive request size, each column's row count (to size requests),
+the previous counters (for rates) and the detected profile and identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from collector.driver import Depth, InspectionResult
+from collector.snmp.counters import CounterReading, CounterStore
+from collector.snmp.credentials import resolve_credentials
+from collector.snmp.engine import EnginePool
+from collector.snmp.oid import Oid
+from collector.snmp.profile_files import load_profiles
+from collector.snmp.profiles import Detection, ProfileSet
+from collector.snmp.readers import EntityIndex, ReadContext, Reader, SystemReader
+from collector.snmp.readers.system import SYS_DESCR, SYS_OBJECT_ID, SYSTEM_OIDS, uptime_ticks
+from collector.snmp.snapshot import Snapshot
+from collector.snmp.walker import RequestSize, SessionPool, Walker
+from weibao.errors import (
+    AuthError,
+    ConnectError,
+    InspectionError,
+    ProtocolError,
+    SecretMissing,
+    Timeout,
+)
+from weibao.inventory.model import DeviceContext, SnmpInspection
+from weibao.observation import Observation, Sample, Source
+
+log = logging.getLogger(__name__)
+
+FULL_BUDGET = timedelta(minutes=15)
+HEALTH_SHARE = 0.9  # of the health interval: a health check must end before the next
+
+
+def default_budget(ctx: DeviceContext, depth: Depth) -> timedelta:
+    """The whole inspection's time: most of the health interval, or 15 min for a full one."""
+    if depth is Depth.full:
+        return FULL_BUDGET
+    return ctx.schedule.health_interval * HEALTH_SHARE
+
+
+@dataclass
+class DeviceState:
+    size: RequestSize
+    rows: dict[Oid, int] = field(default_factory=dict)
+    counters: CounterStore = field(default_factory=CounterStore)
+    detection: Detection | None = None
+    detected_for: tuple[str, str, str] = ("", "", "")  # sysObjectID, sysDescr, kind
+    readers: list[Reader] = field(default_factory=list)
+    identity: dict[str, str] = field(default_factory=dict)
+
+
+class SnmpDriver:
+    """Implements :class:`collector.driver.Driver`; one per event loop (engines bind to it)."""
+
+    name = "snmp"
+
+    def __init__(
+        self,
+        profiles: ProfileSet | None = None,
+        pool: SessionPool | None = None,
+        budget: Callable[[DeviceContext, Depth], timedelta] = default_budget,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.profiles = profiles if profiles is not None else load_profiles()
+        self.pool: SessionPool = pool if pool is not None else EnginePool()
+        self.budget = budget
+        self.environ = environ
+        self._states: dict[str, DeviceState] = {}
+
+    def close(self) -> None:
+        """Close pysnmp's sockets and timers (the scheduler calls this on shutdown)."""
+        self.pool.close()
+
+    async def inspect(self, ctx: DeviceContext, depth: Depth, now: datetime) -> InspectionResult:
+        device = ctx.device
+        snmp = device.inspect.snmp
+        if snmp is None or not device.address:
+            error = InspectionError(f"device {device.name} has no SNMP inspection configured")
+            return self._failed(device.name, now, error, reached=False)
+        seconds = self.budget(ctx, depth).total_seconds()
+        return await self.inspect_target(
+            device.name, device.address, snmp, device.kind.value, depth, now, seconds
+        )
+
+    async def inspect_target(
+        self,
+        name: str,
+        address: str,
+        snmp: SnmpInspection,
+        kind: str | None,
+        depth: Depth,
+        now: datetime,
+        budget: float,
+    ) -> InspectionResult:
+        """Inspect a device given by parts (``weibao probe snmp`` has no inventory entry)."""
+        state = self._state(name, snmp)
+        started = time.monotonic()
+        walker: Walker | None = None
+        try:
+            creds = resolve_credentials(snmp, self.environ)
+        except SecretMissing as exc:
+            return self._failed(name, now, InspectionError(str(exc)), reached=False)
+        try:
+            timeout = snmp.timeout.total_seconds()
+            async with self.pool.session(creds, address, snmp.port, timeout, snmp.retries) as s:
+                deadline = asyncio.get_running_loop().time() + budget
+                walker = Walker(s, state.size, deadline, state.rows)
+                snap = Snapshot(await walker.get(SYSTEM_OIDS))
+                if not any(oid in snap for oid in SYSTEM_OIDS):
+                    raise ProtocolError(f"{s.target} answers but shows no system group")
+                readers = self._detect(state, snap, kind)
+                await self._read(walker, snap, readers, state, depth)
+            cost = {
+                "requests": str(walker.stats.requests),
+                "varbinds": str(walker.stats.varbinds),
+                "max_repetitions": str(state.size.current),
+                "elapsed_ms": f"{(time.monotonic() - started) * 1000:.0f}",
+                "security": creds.describe(),
+            }
+            if walker.stats.not_increasing:
+                cost["oid_not_increasing"] = str(walker.stats.not_increasing)
+            observation = self._observation(name, now, snap, state, depth, snmp, kind, cost)
+        except InspectionError as exc:
+            reached = walker is not None and walker.stats.varbinds > 0
+            return self._failed(name, now, exc, reached=reached)
+        except Exception as exc:  # a bug must not stop the other devices; it is logged loudly
+            log.exception("SNMP inspection of %s failed unexpectedly", name)
+            error = ProtocolError(f"internal error while inspecting: {type(exc).__name__}: {exc}")
+            return self._failed(name, now, error, reached=False)
+        return InspectionResult(device=name, driver=self.name, observation=observation)
+
+    def _state(self, name: str, snmp: SnmpInspection) -> DeviceState:
+        state = self._states.get(name)
+        if state is None:
+            state = self._states[name] = DeviceState(RequestSize(snmp.max_repetitions))
+        elif state.size.ceiling != snmp.max_repetitions:
+            state.size = RequestSize(snmp.max_repetitions)
+        return state
+
+    def _detect(self, state: DeviceState, snap: Snapshot, kind: str | None) -> list[Reader]:
+        oid_var, descr_var = snap.get(SYS_OBJECT_ID), snap.get(SYS_DESCR)
+        sys_oid = oid_var.oid() if oid_var is not None else None
+        descr = descr_var.text() if descr_var is not None else ""
+        key = (oid_var.text() if oid_var else "", descr, kind or "")
+        if state.detection is None or state.detected_for != key:
+            state.detection = self.profiles.match(sys_oid, descr, kind)
+            state.detected_for = key
+            state.readers = [SystemReader(), *state.detection.profile.build_readers()]
+            state.identity = {}
+        return state.readers
+
+    async def _read(
+        self,
+        walker: Walker,
+        snap: Snapshot,
+        readers: list[Reader],
+        state: DeviceState,
+        depth: Depth,
+    ) -> None:
+        assert state.detection is not None
+        gets: list[Oid] = []
+        walks: list[Oid] = []
+        for reader in readers:
+            gets += [o for o in reader.gets() if o not in snap and o not in SYSTEM_OIDS]
+            walks += reader.walks(depth)
+        if any(r.needs_entities for r in readers):
+            walks += EntityIndex.WALKS
+        if depth is Depth.full or not state.identity:
+            for oid in state.detection.profile.identity_oids():
+                (gets if oid[-1] == 0 else walks).append(oid)
+        if gets:
+            snap.update(await walker.get(list(dict.fromkeys(gets))))
+        if walks:
+            snap.update(await walker.walk(walks))
+
+    def _observation(
+        self,
+        name: str,
+        now: datetime,
+        snap: Snapshot,
+        state: DeviceState,
+        depth: Depth,
+        snmp: SnmpInspection,
+        kind: str | None,
+        cost: dict[str, str],
+    ) -> Observation:
+        assert state.detection is not None
+        profile = state.detection.profile
+        needs_entities = any(r.needs_entities for r in state.readers)
+        ctx = ReadContext(
+            snap, depth, EntityIndex.from_snapshot(snap) if needs_entities else EntityIndex()
+        )
+        samples: dict[tuple[str, tuple[tuple[str, str], ...]], Sample] = {}
+        counters: list[CounterReading] = []
+        facts: dict[str, str] = {}
+        for reader in state.readers:
+            reading = reader.read(ctx)
+            for sample in reading.samples:
+                samples.setdefault((sample.name, tuple(sorted(sample.labels.items()))), sample)
+            counters += reading.counters
+            for key, value in reading.facts.items():
+                facts.setdefault(key, value)
+        rates = state.counters.update(now, uptime_ticks(ctx), counters)
+        if depth is Depth.full or not state.identity:
+            descr = snap.get(SYS_DESCR)
+            identity = profile.identify(descr.text() if descr else "", snap)
+            state.identity = identity or {"vendor": ""}
+        weak = snmp.weak
+        out = [
+            Sample(name="up", value=1.0),
+            *samples.values(),
+            *rates.samples,
+            Sample(name="snmp_weak_security", value=float(bool(weak))),
+        ]
+        meta = {k: v for k, v in state.identity.items() if v}
+        meta.update(profile=profile.name, profile_reason=state.detection.reason, depth=depth.value)
+        if profile.kind is not None:
+            meta["kind"] = profile.kind.value
+            if kind and kind != profile.kind.value:
+                meta["kind_mismatch"] = (
+                    f"the inventory says {kind}, the profile {profile.kind.value}"
+                )
+        for fact in ("sys_object_id", "sys_name", "neighbors"):
+            if fact in facts:
+                meta[fact] = facts[fact]
+        if weak:
+            meta["weak"] = "; ".join(weak)
+        if rates.restarted:
+            meta["restarted"] = "true"
+        meta.update(cost)
+        return Observation(device=name, source=Source.snmp, time=now, samples=out, meta=meta)
+
+    def _failed(
+        self, name: str, now: datetime, error: InspectionError, reached: bool
+    ) -> InspectionResult:
+        observation = Observation(
+            device=name,
+            source=Source.snmp,
+            time=now,
+            ok=False,
+            error=str(error)[:2000],
+            samples=[Sample(name="up", value=1.0 if reached else 0.0)],
+            meta={"error_kind": _error_kind(error)},
+        )
+        return InspectionResult(device=name, driver=self.name, observation=observation, error=error)
+
+
+def _error_kind(error: InspectionError) -> str:
+    for kind, name in (
+        (AuthError, "auth"),
+        (Timeout, "timeout"),
+        (ConnectError, "connect"),
+        (ProtocolError, "protocol"),
+    ):
+        if isinstance(error, kind):
+            return name
+    return "config"

@@ -1,0 +1,155 @@
+"""Load profile files: every problem located as ``FILE:LINE: path: message``.
+
+All files are read and checked before any error is raised, so one run reports every
+mistake; later directories override earlier ones by profile name (a user's directory
+can replace a built-in profile). ``extends`` is resolved here, and two profiles that
+claim the same sysObjectID prefix are refused: one device, one profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from collector.snmp.oid import Oid, format_oid
+from collector.snmp.profiles import BUILTIN_DIR, Profile, ProfileSet, inherit
+from weibao.errors import ConfigError, Problem
+from weibao.inventory.loader import Document, parse_yaml
+
+DOCS = "see docs/collector.md (SNMP profiles)"
+
+
+def check_profiles(
+    dirs: list[Path] | None = None, builtin: bool = True
+) -> tuple[ProfileSet | None, list[Problem]]:
+    """Every problem in the profile files; the ProfileSet when there is no error.
+
+    Later directories override earlier ones by profile name, so a user's directory can
+    replace a built-in profile.
+    """
+    paths = [BUILTIN_DIR] if builtin else []
+    paths += dirs or []
+    problems: list[Problem] = []
+    raw: dict[str, tuple[Profile, Document]] = {}
+    for directory in paths:
+        seen_here: dict[str, str] = {}
+        for path in sorted(directory.glob("*.yaml")):
+            profile, doc, found = _load_file(path)
+            problems += found
+            if profile is None or doc is None:
+                continue
+            if profile.name in seen_here:
+                problems.append(
+                    doc.problem(
+                        ("name",),
+                        f"profile {profile.name!r} is also defined in {seen_here[profile.name]}",
+                        "give each profile its own name",
+                    )
+                )
+                continue
+            seen_here[profile.name] = str(path)
+            raw[profile.name] = (profile, doc)
+    resolved = _resolve(raw, problems)
+    problems += _ambiguities(resolved, {n: d for n, (_, d) in raw.items()})
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return ProfileSet(resolved), problems
+
+
+def load_profiles(dirs: list[Path] | None = None, builtin: bool = True) -> ProfileSet:
+    profiles, problems = check_profiles(dirs, builtin)
+    if profiles is None:
+        raise ConfigError(problems)
+    return profiles
+
+
+def _load_file(path: Path) -> tuple[Profile | None, Document | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, None, [Problem(str(path), None, "", f"cannot read: {exc}", DOCS)]
+    doc, problems = parse_yaml(text, str(path))
+    if doc is None:
+        return None, None, problems
+    if not isinstance(doc.data, dict):
+        msg = "a profile is a mapping of keys (name:, match:, metrics:, ...)"
+        return None, doc, [*problems, Problem(str(path), 1, "", msg, DOCS)]
+    try:
+        return Profile.model_validate(doc.data), doc, problems
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p not in ("function-before", "function-after"))
+            problems.append(doc.problem(_existing(doc, loc), _message(err), DOCS))
+        return None, doc, problems
+
+
+def _existing(doc: Document, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's own loc parts (union and validator tags) that are not in the file."""
+    out: list[Any] = []
+    node = doc.data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif part != loc[-1] or not isinstance(node, dict):
+            continue  # keep a last missing key, to name it; drop pydantic's own tags
+        out.append(part)
+    return tuple(out)
+
+
+def _message(err: Any) -> str:
+    name = str(err["loc"][-1]) if err["loc"] else "profile"
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{name}'"
+    if err["type"] == "missing":
+        return f"required key '{name}' is missing"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _resolve(
+    raw: dict[str, tuple[Profile, Document]], problems: list[Problem]
+) -> dict[str, Profile]:
+    resolved: dict[str, Profile] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Profile | None:
+        if name in resolved:
+            return resolved[name]
+        profile, doc = raw[name]
+        if profile.extends is None:
+            resolved[name] = profile
+            return profile
+        if profile.extends not in raw:
+            known = ", ".join(sorted(raw))
+            msg = f"extends {profile.extends!r}, which is not a profile"
+            problems.append(doc.problem(("extends",), msg, f"known profiles: {known}"))
+            return None
+        if profile.extends in chain:
+            loop = " -> ".join((*chain, profile.extends))
+            problems.append(doc.problem(("extends",), f"profiles extend each other: {loop}", DOCS))
+            return None
+        parent = resolve(profile.extends, (*chain, profile.extends))
+        if parent is None:
+            return None
+        resolved[name] = inherit(parent, profile)
+        return resolved[name]
+
+    for name in raw:
+        resolve(name, (name,))
+    return resolved
+
+
+def _ambiguities(profiles: dict[str, Profile], docs: dict[str, Document]) -> list[Problem]:
+    owners: dict[tuple[Oid, str], str] = {}
+    problems = []
+    for name, profile in sorted(profiles.items()):
+        descr = profile.match.sys_descr.pattern if profile.match.sys_descr else ""
+        for position, prefix in enumerate(profile.match.sys_object_id):
+            other = owners.setdefault((prefix, descr), name)
+            if other != name:
+                msg = f"{format_oid(prefix)} is also matched by profile {other!r}"
+                hint = "one device, one profile: remove one, or tell them apart with sys_descr"
+                problems.append(docs[name].problem(("match", "sys_object_id", position), msg, hint))
+    return problems

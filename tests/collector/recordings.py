@@ -1,0 +1,32 @@
+"""Where the real device recordings are (GPL-3.0 test data, read in place, never copied).
+
+Outside CI a missing directory skips the tests that need it; with CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from collector.snmp.snapshot import Snapshot
+from collector.snmp.snmprec import load_snmprec
+
+# shared/ stands beside the repository's checkout (in CI too): ../shared/devices.
+_BESIDE = Path(__file__).resolve().parents[2].parent / "shared" / "devices"
+DEVICES = Path(os.environ.get("WEIBAO_DEVICES", str(_BESIDE)))
+
+
+def recordings_dir() -> Path:
+    directory = DEVICES / "snmprec"
+    if not directory.is_dir():
+        message = f"device recordings not found in {directory} (set WEIBAO_DEVICES)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}; CI=true: the recordings are required")
+        pytest.skip(message)
+    return directory
+
+
+def recording(name: str) -> Snapshot:
+    return load_snmprec(recordings_dir() / f"{name}.snmprec")

@@ -1,0 +1,162 @@
+"""Profiles: built-ins load, matching picks the right one, mistakes are located."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector.snmp.oid import parse_oid
+from collector.snmp.profile_files import check_profiles, load_profiles
+from collector.snmp.profiles import ProfileSet
+from weibao.errors import ConfigError
+from weibao.vocabulary import BY_NAME
+
+# Sample names the SNMP readers add to the vocabulary (proposed to docs/observations.md).
+PROPOSED = {
+    "interface_bits_rate",
+    "interface_utilization_ratio",
+    "ups_on_bypass",
+    "ups_battery_low",
+    "ups_load_ratio",
+    "ups_alarms",
+    "snmp_weak_security",
+}
+
+
+@pytest.fixture(scope="module")
+def builtin() -> ProfileSet:
+    return load_profiles()
+
+
+def test_builtin_profiles_load_without_problems() -> None:
+    profiles, problems = check_profiles()
+    assert problems == []
+    assert profiles is not None
+    assert {"generic", "huawei-vrp", "h3c-comware", "cisco-ios", "ups-rfc1628"} <= set(
+        profiles.profiles
+    )
+
+
+def test_builtin_metrics_use_known_sample_names(builtin: ProfileSet) -> None:
+    names = {m.name for p in builtin.profiles.values() for m in p.metrics}
+    assert names - set(BY_NAME) - PROPOSED == set()
+
+
+@pytest.mark.parametrize(
+    ("sys_object_id", "descr", "kind", "expected"),
+    [
+        ("1.3.6.1.4.1.2011.2.23.95", "S5328C-EI", "switch", "huawei-vrp"),
+        ("1.3.6.1.4.1.2011.2.224.62", "Huawei AR169F", None, "huawei-vrp-router"),
+        ("1.3.6.1.4.1.25506.11.1.24", "HP A5500", "switch", "h3c-comware"),
+        ("1.3.6.1.4.1.9.1.634", "Cisco IOS Software, C3560 Software", None, "cisco-catalyst"),
+        ("1.3.6.1.4.1.9.1.1", "Cisco IOS Software, 2800 Software", None, "cisco-ios"),
+        ("1.3.6.1.2.1.33", "The Cs141 SNMP Agent", "ups", "ups-rfc1628"),
+        ("1.3.6.1.4.1.534.1", "Eaton 9PX", "ups", "eaton-ups"),
+        ("1.3.6.1.4.1.99999.1", "some UPS card", "ups", "ups-rfc1628"),  # kind fallback
+        ("1.3.6.1.4.1.99999.1", "a server", "server", "generic-server"),
+        ("1.3.6.1.4.1.99999.1", "a firewall", "firewall", "generic"),
+        ("1.3.6.1.4.1.8072.3.2.10", "Linux db1 5.10", "switch", "net-snmp"),  # oid wins
+    ],
+)
+def test_matching(
+    builtin: ProfileSet, sys_object_id: str, descr: str, kind: str | None, expected: str
+) -> None:
+    assert builtin.match(parse_oid(sys_object_id), descr, kind).profile.name == expected
+
+
+def test_extends_inherits_readers_and_adds_metrics(builtin: ProfileSet) -> None:
+    router, switch = builtin["huawei-vrp-router"], builtin["huawei-vrp"]
+    assert router.kind is not None and router.kind.value == "router"
+    assert router.metrics == switch.metrics
+    assert router.readers == switch.readers
+    eaton, ups = builtin["eaton-ups"], builtin["ups-rfc1628"]
+    assert eaton.readers.ups is not None
+    assert [m.name for m in eaton.metrics][: len(ups.metrics)] == [m.name for m in ups.metrics]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    (tmp_path / f"{name}.yaml").write_text(text)
+    return tmp_path
+
+
+def problems_of(tmp_path: Path) -> list[str]:
+    profiles, problems = check_profiles([tmp_path], builtin=False)
+    assert profiles is None
+    return [p.format() for p in problems]
+
+
+def test_a_user_profile_needs_no_code(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "acme",
+        """
+name: acme-ups
+extends: ups-rfc1628
+match: {sys_object_id: [1.3.6.1.4.1.99999]}
+vendor: Acme
+metrics:
+  - name: temperature_celsius
+    column: 1.3.6.1.4.1.99999.1.2
+    labels: {sensor: "probe {index}"}
+""",
+    )
+    profiles = load_profiles([tmp_path])
+    detection = profiles.match(parse_oid("1.3.6.1.4.1.99999.5"), "", None)
+    assert detection.profile.name == "acme-ups"
+    assert detection.profile.readers.ups is not None  # inherited
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: x\nmatchh: {}\n", "x.yaml:2: matchh: unknown key 'matchh'"),
+        ("name: x\nmatch:\n  sys_object_id: [ifTable]\n", "x.yaml:3: match.sys_object_id[0]:"),
+        ("name: x\nmetrics:\n  - name: fan_ok\n", "x.yaml:3: metrics[fan_ok]: a metric reads"),
+        (
+            "name: x\nmetrics:\n  - name: a\n    column: 1.3.6.1.4.1.1\n    labels: {s: '{nme}'}\n",
+            "unknown placeholder {nme}",
+        ),
+        ("name: x\nmatch: {sys_descr: '(unclosed'}\n", "x.yaml:2: match.sys_descr:"),
+        ("name: x\nextends: nothing\n", "x.yaml:2: extends: extends 'nothing', which is not"),
+        (
+            "name: x\nvendor: [{text: a, oid: 1.3.6.1.4.1.1.0}]\n",
+            "x.yaml:2: vendor[0]: an identity",
+        ),
+        ("name: x\nreaders: [interfaces, snmp_magic]\n", "unknown key 'snmp_magic'"),
+        ("name: x\n  bad: indent\n", "x.yaml:2: YAML syntax error"),
+    ],
+)
+def test_mistakes_are_located(tmp_path: Path, text: str, expected: str) -> None:
+    write(tmp_path, "x", text)
+    assert any(expected in p for p in problems_of(tmp_path)), problems_of(tmp_path)
+
+
+def test_extends_cycles_and_ambiguous_prefixes_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, "a", "name: a\nextends: b\n")
+    write(tmp_path, "b", "name: b\nextends: a\n")
+    write(tmp_path, "c", "name: c\nmatch: {sys_object_id: [1.3.6.1.4.1.9]}\n")
+    write(tmp_path, "d", "name: d\nmatch: {sys_object_id: [1.3.6.1.4.1.9]}\n")
+    found = "\n".join(problems_of(tmp_path))
+    assert "profiles extend each other" in found
+    assert "d.yaml:2: match.sys_object_id[0]: 1.3.6.1.4.1.9 is also matched by profile 'c'" in found
+
+
+def test_load_raises_config_error_with_every_problem(tmp_path: Path) -> None:
+    write(tmp_path, "a", "name: a\nmatchh: 1\n")
+    write(tmp_path, "b", "name: B!\n")
+    with pytest.raises(ConfigError) as info:
+        load_profiles([tmp_path], builtin=False)
+    assert len(info.value.problems) == 2
+
+
+def test_a_user_directory_overrides_a_builtin_profile(tmp_path: Path) -> None:
+    write(tmp_path, "generic", "name: generic\nmatch: {fallback_for: ['*']}\nreaders: []\n")
+    profiles = load_profiles([tmp_path])
+    assert profiles["generic"].readers.interfaces is None
+
+
+def test_a_child_can_turn_a_parents_reader_off(tmp_path: Path) -> None:
+    write(tmp_path, "quiet", "name: quiet\nextends: huawei-vrp\nreaders: {interfaces: false}\n")
+    profile = load_profiles([tmp_path])["quiet"]
+    assert profile.readers.interfaces is None and profile.readers.entity is not None

@@ -1,0 +1,181 @@
+"""Every reader and profile against real device recordings, through the driver, no network.
+
+The expected values are read off the recordings by hand (see the comments); the
+integration test serves the same files over UDP with snmpsim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from collector.driver import Depth
+from collector.snmp.driver import SnmpDriver
+from tests.collector.fakes import SnapshotPool
+from tests.collector.recordings import recording
+from weibao.inventory.model import SnmpInspection
+from weibao.observation import Observation
+
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+SNMP = SnmpInspection(version="2c", community="env:WEIBAO_TEST_COMMUNITY")
+
+
+def inspect(name: str, kind: str | None = None) -> Observation:
+    driver = SnmpDriver(
+        pool=SnapshotPool({name: recording(name)}),
+        environ={"WEIBAO_TEST_COMMUNITY": "public"},
+    )
+    result = asyncio.run(driver.inspect_target(name, name, SNMP, kind, Depth.full, NOW, 10.0))
+    assert not result.failed, result.observation.error
+    return result.observation
+
+
+def identity(o: Observation) -> tuple[str, ...]:
+    return tuple(o.meta.get(k, "") for k in ("profile", "vendor", "model", "kind"))
+
+
+def test_huawei_vrp_switch() -> None:
+    o = inspect("vrp-vrp_s5328c-ei")
+    assert identity(o) == ("huawei-vrp", "Huawei", "S5328C-EI", "switch")
+    assert o.meta["version"] == "5.110 (S5300 V200R001C00SPC300)"
+    assert o.value("uptime_seconds") == 31683835.83
+    assert o.value("cpu_usage_ratio") == 0.19  # hwEntityCpuUsage.67108873 = 19
+    assert o.value("memory_usage_ratio") == 0.54
+    assert o.value("temperature_celsius", sensor="MPU Board 0") == 38
+    assert o.value("fan_ok", fan="0/3") == 1
+    assert o.values("power_supply_ok") and all(s.value == 1 for s in o.values("power_supply_ok"))
+    assert o.value("interface_up", interface="GigabitEthernet0/0/1") == 1
+    assert o.value("interface_up", interface="GigabitEthernet0/0/19") == 0  # admin up, link down
+    assert o.value("interface_admin_up", interface="GigabitEthernet0/0/19") == 1
+    assert o.value("interface_admin_up", interface="GigabitEthernet0/0/18") == 0  # shut down
+
+
+def test_comware_switch() -> None:
+    o = inspect("comware-comware_a5500")
+    assert identity(o) == ("h3c-comware", "HP", "A5500-24G EI", "switch")
+    assert o.value("cpu_usage_ratio") == 0.08
+    assert o.value("memory_usage_ratio") == 0.47
+    assert o.value("temperature_celsius", sensor="Board") == 38
+    assert o.value("fan_ok", fan="fan 1") == 1
+    assert o.value("power_supply_ok", psu="psu 1") == 1
+    assert o.value("power_supply_ok", psu="psu 2") is None  # not installed: not "failed"
+    assert o.value("interface_speed_bits", interface="GigabitEthernet1/0/1") == 1e9
+
+
+def test_cisco_catalyst_without_sysuptime() -> None:
+    o = inspect("cisco-ios_c3560")
+    assert identity(o) == ("cisco-catalyst", "Cisco", "WS-C3560-48TS-S", "switch")
+    assert o.meta["serial"] == "CAT0912N0CU"
+    assert o.value("uptime_seconds") is None  # the recording has no sysUpTime
+    assert o.value("cpu_usage_ratio") == 0.10  # cpmCPUTotal1minRev = 10
+    assert o.value("memory_usage_ratio") == pytest.approx(20103300 / (20103300 + 55248600))
+    assert o.value("fan_ok", fan="Switch#1, Fan#1") == 1
+    assert o.value("power_supply_ok", psu="Sw1, PS1 Normal, RPS NotExist") == 1
+
+
+def test_cisco_iosxe_sensors_absent_supply_and_lldp_neighbours() -> None:
+    o = inspect("cisco-iosxe_ie32008t2s-ios17-12")
+    assert identity(o)[:2] == ("cisco-catalyst", "Cisco")
+    neighbours = json.loads(o.meta["neighbors"])
+    assert neighbours[0] == {
+        "protocol": "lldp",
+        "local_port": "port-001",
+        "remote_name": "DE-XXX-XXX-FAC-MP-SW110",
+        "remote_port": "Gi1/25",
+        "remote_chassis": "78:85:17:84:0b:80",  # a MAC chassis ID, formatted
+    }
+    assert o.value("temperature_celsius", sensor="SW#1, Sensor#1 GREEN") == 48
+    assert [s.labels["psu"] for s in o.values("power_supply_ok")] == ["Sw1, PSA Normal"]
+
+
+def test_generex_ups_speaks_plain_rfc1628() -> None:
+    o = inspect("ups-generex-ups_cs141")
+    assert identity(o) == ("ups-rfc1628", "Multimatic", "Upscale", "ups")
+    assert o.value("ups_battery_charge_ratio") == 1.0
+    assert o.value("ups_battery_minutes_remaining") == 544
+    assert o.value("ups_on_battery") == 0
+    assert o.value("ups_on_bypass") == 1  # upsOutputSource = bypass(4)
+    assert o.value("ups_battery_low") == 0
+    assert o.value("ups_load_ratio", line="2") == 0.14
+    assert o.value("temperature_celsius", sensor="battery") == 25
+
+
+def test_eaton_ups_adds_xups() -> None:
+    o = inspect("ups-eatonupsm2_9px+empg2", "ups")
+    assert identity(o) == ("eaton-ups", "Eaton", "Eaton 9PX 1000i RT 2U", "ups")
+    assert o.value("ups_battery_minutes_remaining") == 438
+    assert o.value("ups_battery_replace") == 0  # xupsBatteryFailure = no(2)
+    assert o.value("temperature_celsius", sensor="probe") == 27
+    assert o.value("ups_alarms") == 0
+
+
+def test_linux_net_snmp() -> None:
+    o = inspect("linux-linux_opensips", "server")
+    assert identity(o) == ("net-snmp", "Linux", "", "server")
+    assert o.value("filesystem_usage_ratio", mountpoint="/") == pytest.approx(4358556 / 26211579)
+    assert o.value("filesystem_usage_ratio", mountpoint="/run") is None  # tmpfs skipped
+    # UCD: (total - avail - buffers - cached) / total, not hrStorage's cache-inclusive figure
+    assert o.value("memory_usage_ratio") == pytest.approx((1880360 - 379892 - 791360) / 1880360)
+    assert o.value("load1") == 0.23
+    assert o.value("interface_up", interface="eth0") == 1
+    assert o.value("interface_up", interface="lo") is None  # loopback skipped
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "vrp-vrp_ar169sfp",
+        "comware-comware_hpe5900",
+        "ruijie-ruijie",
+        "ruijie-ruijie_s6150",
+        "bmc-ibmc",
+        "bmc-drac_r640",
+        "storage-oceanstor_dorado3k",
+        "storage-dsm_ds214se-dsm7",
+        "firewall-fortigate_60f",
+        "firewall-fortigate_100e",
+    ],
+)
+def test_every_other_recording_inspects_cleanly(name: str) -> None:
+    o = inspect(name)
+    assert o.value("up") == 1
+    assert o.meta["profile"]
+    for sample in o.samples:
+        if sample.name.endswith("_ratio"):
+            assert 0 <= sample.value <= 1, sample
+
+
+ALL_RECORDINGS = [
+    "vrp-vrp_s5328c-ei",
+    "vrp-vrp_ar169sfp",
+    "comware-comware_a5500",
+    "comware-comware_hpe5900",
+    "cisco-ios_c3560",
+    "cisco-iosxe_ie32008t2s-ios17-12",
+    "ruijie-ruijie",
+    "ruijie-ruijie_s6150",
+    "ups-generex-ups_cs141",
+    "ups-eatonupsm2_9px+empg2",
+    "linux-linux_opensips",
+    "bmc-drac_r640",
+    "storage-oceanstor_dorado3k",
+    "storage-dsm_ds214se-dsm7",
+    "firewall-fortigate_60f",
+    "firewall-fortigate_100e",
+]
+
+
+@pytest.mark.parametrize("name", ALL_RECORDINGS)
+def test_every_sample_speaks_the_shared_vocabulary(name: str) -> None:
+    """Rules are written against weibao/vocabulary.py: a name outside it would never alarm."""
+    from weibao.vocabulary import BY_NAME
+
+    o = inspect(name)
+    assert o.samples
+    for sample in o.samples:
+        spec = BY_NAME.get(sample.name)
+        assert spec is not None, f"{name}: {sample.name} is not in weibao/vocabulary.py"
+        assert set(spec.labels) <= set(sample.labels), (name, sample)
