@@ -15,7 +15,9 @@ from collector.snmp.snmprec import load_snmprec
 
 # shared/ stands beside the repository's checkout (in CI too): ../shared/devices.
 _BESIDE = Path(__file__).resolve().parents[2].parent / "shared" / "devices"
-DEVICES = Path(os.environ.get("WEIBAO_DEVICES", str(_BESIDE)))
+_WORKPLACE = Path("/work/shared/devices")
+_DEFAULT = _BESIDE if _BESIDE.is_dir() or not _WORKPLACE.is_dir() else _WORKPLACE
+DEVICES = Path(os.environ.get("WEIBAO_DEVICES", str(_DEFAULT)))
 
 
 def recordings_dir() -> Path:
