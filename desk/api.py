@@ -18,10 +18,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from desk.auth import PUSH_ROLES, READ_ROLES, Authenticator, Principal
+from desk.auth import PUSH_ROLES, READ_ROLES, STAFF_ROLES, Authenticator, Principal
 from desk.ingest import Ingestor
 from desk.model import TicketStatus
-from desk.schemas import ErrorOut, HealthOut, IngestAnswer, TicketList, TicketOut, TicketSummary
+from desk.schemas import (
+    ErrorOut,
+    HealthOut,
+    IngestAnswer,
+    TicketList,
+    TicketOut,
+    TicketSummary,
+    UnknownDeviceList,
+    UnknownDeviceOut,
+)
 from desk.storage import Store, StoreUnavailable, TicketQuery
 from rules.api import Engine
 from weibao import __version__
@@ -53,6 +62,7 @@ def create_app(
     auth = Authenticator(store)
     pusher = Depends(auth.require(PUSH_ROLES, "push observations"))
     reader = Depends(auth.require(READ_ROLES, "read tickets"))
+    staff = Depends(auth.require(STAFF_ROLES, "list devices not under contract"))
     app = FastAPI(
         title="weibao desk",
         version=__version__,
@@ -126,6 +136,14 @@ def create_app(
                 f"no ticket {key!r}: give its id or its number, e.g. WB-2026-000123",
             )
         return TicketOut.build_full(ticket, store.ticket_events(ticket.id), clock.now())
+
+    @app.get("/api/v1/devices/unknown", response_model=UnknownDeviceList, tags=["devices"])
+    def unknown_devices(principal: Principal = staff) -> UnknownDeviceList:
+        """Servers and devices that report but match nothing in the inventory: either an
+        agent installed with the wrong --device name, or equipment not under contract."""
+        return UnknownDeviceList(
+            items=[UnknownDeviceOut(**vars(r)) for r in store.unknown_devices()]
+        )
 
     @app.middleware("http")
     async def log_requests(

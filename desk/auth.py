@@ -25,6 +25,7 @@ from desk.tokens import lookup_token
 
 PUSH_ROLES = frozenset({Role.agent, Role.engineer, Role.manager})
 READ_ROLES = frozenset({Role.engineer, Role.manager, Role.customer})
+STAFF_ROLES = frozenset({Role.engineer, Role.manager})
 
 
 @dataclass(frozen=True)

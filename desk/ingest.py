@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from desk.identity import IdentityIndex
 from desk.storage import Store
 from desk.tickets import TicketOutcome, apply_alarms
 from rules.api import Engine, EngineState
@@ -47,6 +48,7 @@ class Ingestor:
         self._engine = engine
         self._inventory = inventory
         self._contexts = inventory.device_index()
+        self._identity = IdentityIndex(inventory)
         self._clock = clock
         self._log = logger or logging.getLogger("weibao.desk.ingest")
 
@@ -55,7 +57,7 @@ class Ingestor:
         fresh: list[Observation] = []
         unknown: set[str] = set()
         with self._store.transaction() as tx:
-            for obs in observations:
+            for obs in map(self._identity.resolve, observations):
                 known = obs.device in self._contexts
                 if tx.insert_observation(obs, known, now):
                     fresh.append(obs)

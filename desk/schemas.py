@@ -148,3 +148,18 @@ def summary_fields(ticket: TicketRecord, now: datetime) -> dict[str, Any]:
             resolve=clock(ticket.due.resolve, ticket.met_resolve),
         ),
     }
+
+
+class UnknownDeviceOut(BaseModel):
+    """A server or device that reports to the desk but is not under any contract."""
+
+    device: str = Field(description="the name it reported")
+    first_seen: datetime
+    last_seen: datetime
+    observations: int
+    source: str
+    identity: dict[str, str] = Field(description="hostname, machine_id, dmi_serial as reported")
+
+
+class UnknownDeviceList(BaseModel):
+    items: list[UnknownDeviceOut]

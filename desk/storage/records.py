@@ -120,3 +120,15 @@ class TokenRecord:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class UnknownDeviceRecord:
+    """A device that pushes observations but is not in the inventory (not under contract)."""
+
+    device: str
+    first_seen: datetime
+    last_seen: datetime
+    observations: int
+    source: str
+    identity: dict[str, str]

@@ -23,6 +23,7 @@ from desk.storage.records import (
     TicketQuery,
     TicketRecord,
     TokenRecord,
+    UnknownDeviceRecord,
 )
 from desk.storage.tables import (
     ApiTokenRow,
@@ -134,6 +135,37 @@ class Store:
     def observation_count(self) -> int:
         with self._session() as session:
             return session.execute(select(func.count()).select_from(ObservationRow)).scalar_one()
+
+    def unknown_devices(self) -> list[UnknownDeviceRecord]:
+        """Devices whose observations match nothing in the inventory, newest first."""
+        grouped = (
+            select(
+                ObservationRow.device,
+                func.min(ObservationRow.received_at),
+                func.max(ObservationRow.received_at),
+                func.count(),
+            )
+            .where(ObservationRow.known_device.is_(False))
+            .group_by(ObservationRow.device)
+        )
+        out: list[UnknownDeviceRecord] = []
+        with self._session() as session:
+            for device, first, last, count in session.execute(grouped):
+                latest = session.scalars(
+                    select(ObservationRow)
+                    .where(ObservationRow.device == device)
+                    .order_by(ObservationRow.received_at.desc())
+                    .limit(1)
+                ).one()
+                identity = {
+                    k: str(latest.meta[k])
+                    for k in ("hostname", "machine_id", "dmi_serial")
+                    if k in latest.meta
+                }
+                out.append(
+                    UnknownDeviceRecord(device, first, last, int(count), latest.source, identity)
+                )
+        return sorted(out, key=lambda r: r.last_seen, reverse=True)
 
     def engine_state(self, name: str) -> str | None:
         with self._session() as session:
