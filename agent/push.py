@@ -3,12 +3,23 @@
 The transport is injectable (httpx's ``transport=``) so tests can drive the client
 without sockets, and errors are translated here, at the edge, into :class:`PushError`
 with a sentence the ops engineer can act on. The token is sent, never logged.
+
+What the agent does with a failure depends on whose fault it is (``PushError.kind``):
+
+- ``retry``: the desk is away or busy (no answer, 408, 429, 5xx): keep the batch
+  spooled and try again later;
+- ``rejected``: the desk refused this batch as invalid (400, 413, 422): set it aside,
+  or it would block every later batch forever;
+- ``fatal``: the agent is misconfigured (401 wrong token, 403 wrong role, 404 not a
+  desk at that URL): retrying cannot help, so the agent stops and says why.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import httpx
@@ -19,12 +30,22 @@ from weibao.observation import Observation
 PUSH_PATH = "/api/v1/observations"
 
 
-class PushError(WeibaoError):
-    """The desk did not take the batch; ``retryable`` says whether to spool and retry."""
+class Failure(StrEnum):
+    retry = "retry"
+    rejected = "rejected"
+    fatal = "fatal"
 
-    def __init__(self, message: str, retryable: bool) -> None:
+
+class PushError(WeibaoError):
+    """The desk did not take the batch; ``kind`` says what to do about it."""
+
+    def __init__(self, message: str, kind: Failure) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.kind = kind
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind is Failure.retry
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,17 @@ def read_token(path: Path) -> str:
     return token
 
 
+def tls_verification(ca_file: Path | None) -> ssl.SSLContext | bool:
+    """Verification is always on; a private CA replaces the system's trust store."""
+    if ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise WeibaoError(f"cannot use the CA file {ca_file}: {reason}") from None
+
+
 class PushClient:
     """A keep-alive client for one desk. Use as a context manager, or call close()."""
 
@@ -52,7 +84,7 @@ class PushClient:
         desk_url: str,
         token: str,
         *,
-        verify: bool | str = True,
+        verify: ssl.SSLContext | bool = True,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -65,6 +97,10 @@ class PushClient:
             transport=transport,
         )
 
+    @property
+    def url(self) -> str:
+        return self._url
+
     def __enter__(self) -> PushClient:
         return self
 
@@ -75,28 +111,59 @@ class PushClient:
         self._client.close()
 
     def push(self, observations: Sequence[Observation]) -> PushResult:
-        """Send a batch; raise PushError (retryable or not) when the desk does not take it."""
+        """Send a batch; raise PushError when the desk does not take it."""
         body = [obs.model_dump(mode="json") for obs in observations]
         try:
             response = self._client.post(PUSH_PATH, json=body)
         except httpx.TimeoutException:
-            raise PushError(f"the desk at {self._url} did not answer in time", True) from None
+            raise PushError(
+                f"the desk at {self._url} did not answer in time", Failure.retry
+            ) from None
+        except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise PushError(
+                    f"the desk at {self._url} showed a certificate this agent does not trust: "
+                    "for a private CA, pass its certificate with --ca-file",
+                    Failure.retry,
+                ) from None
+            raise PushError(f"cannot reach the desk at {self._url}: {exc}", Failure.retry) from None
         except httpx.TransportError as exc:
-            raise PushError(f"cannot reach the desk at {self._url}: {exc}", True) from None
+            raise PushError(f"cannot reach the desk at {self._url}: {exc}", Failure.retry) from None
         return _read_answer(response, self._url)
 
 
 def _read_answer(response: httpx.Response, url: str) -> PushResult:
     status = response.status_code
     if status == 401:
-        raise PushError(f"the desk at {url} refused the token: check the token file", False)
+        raise PushError(f"the desk at {url} refused the token: check the token file", Failure.fatal)
     if status == 403:
-        raise PushError(f"the token may not push observations to {url}: use role agent", False)
-    if status == 422:
-        raise PushError(f"the desk at {url} rejected the batch as invalid: {response.text}", False)
+        raise PushError(
+            f"the token may not push observations to {url}: create one with role agent",
+            Failure.fatal,
+        )
+    if status in (404, 405):
+        raise PushError(
+            f"no weibao desk answers at {url} (HTTP {status} for {PUSH_PATH}): check --desk",
+            Failure.fatal,
+        )
+    if status in (400, 413, 422):
+        detail = response.text[:500]
+        raise PushError(
+            f"the desk at {url} rejected the batch as invalid (HTTP {status}): {detail}",
+            Failure.rejected,
+        )
     if status >= 500 or status in (408, 429):
-        raise PushError(f"the desk at {url} is unavailable (HTTP {status})", True)
+        raise PushError(f"the desk at {url} is unavailable (HTTP {status})", Failure.retry)
     if status >= 400:
-        raise PushError(f"the desk at {url} answered HTTP {status}: {response.text}", False)
-    data = response.json()
-    return PushResult(accepted=int(data["accepted"]), duplicates=int(data.get("duplicates", 0)))
+        raise PushError(
+            f"the desk at {url} answered HTTP {status}: {response.text[:500]}", Failure.rejected
+        )
+    try:
+        data = response.json()
+        return PushResult(accepted=int(data["accepted"]), duplicates=int(data.get("duplicates", 0)))
+    except (ValueError, KeyError, TypeError):
+        # Something that is not the desk (a captive proxy, a login page) answered 200.
+        raise PushError(
+            f"the answer from {url} is not a desk's (HTTP {status}, no 'accepted' count)",
+            Failure.retry,
+        ) from None

@@ -1,67 +1,157 @@
-"""The agent's loop: inspect, push, spool what the desk did not take, replay it later.
+"""The agent's loop: inspect, spool, push, replay what the desk did not take.
 
-Order is kept: while anything is spooled, new batches go behind it, so the desk sees a
-server's history in the order it happened.
+Every observation goes to the spool first and leaves it only when the desk has taken it,
+so a crash between the two loses nothing; the desk stores each id once, so a batch sent
+twice (the answer lost on the way back) is counted once. Order is kept: while anything
+is spooled, new batches queue behind it, so the desk sees a server's history in the
+order it happened.
+
+The agent is quiet: it logs when the desk goes away and when it comes back, not at every
+interval.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from typing import Protocol
 
-from agent.push import PushClient, PushError
+from agent.push import Failure, PushClient, PushError
 from agent.spool import Spool
-from weibao.clock import Clock
+from agent.stats import AgentStats
 from weibao.logs import log_event
 from weibao.observation import Observation
 
 log = logging.getLogger("weibao.agent")
+DAY = 86_400.0
+
+
+class Inspects(Protocol):
+    def prime(self) -> None: ...
+    def inspect(self, full: bool = False) -> Observation: ...
 
 
 class AgentRunner:
     def __init__(
         self,
-        inspect: Callable[[], Observation],
+        inspector: Inspects,
         client: PushClient,
         spool: Spool,
-        clock: Clock,
+        stats: AgentStats | None = None,
+        *,
+        wall_time: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._inspect = inspect
+        self._inspector = inspector
         self._client = client
         self._spool = spool
-        self._clock = clock
+        self.stats = stats or AgentStats(spool=spool)
+        self._wall_time = wall_time
+        self._monotonic = monotonic
+        self._away: str | None = None  # why the desk is unreachable, while it is
+        self._dropped_seen = spool.dropped
 
-    def flush(self) -> bool:
-        """Replay spooled batches in order; False when the desk is still away."""
+    def flush(self, budget: float | None = None) -> bool:
+        """Replay spooled batches in order; True when the spool is empty afterwards.
+
+        ``budget`` bounds the seconds spent, so a week of backlog does not hold up the
+        next inspection; the rest goes at the next call. Raises PushError (kind
+        ``fatal``) when the desk refuses this agent itself.
+        """
+        sent = 0
+        deadline = None if budget is None else self._monotonic() + budget
         for path, batch in self._spool.pending():
+            if deadline is not None and sent and self._monotonic() > deadline:
+                return False
             try:
-                self._client.push(batch)
+                result = self._client.push(batch)
             except PushError as exc:
-                if exc.retryable:
+                if exc.kind is Failure.retry:
+                    self.stats.push_failures += 1
+                    self._desk_away(str(exc))
                     return False
-                log_event(log, "agent.batch_rejected", logging.ERROR, error=str(exc))
+                if exc.kind is Failure.rejected:
+                    aside = self._spool.set_aside(path, str(exc))
+                    log_event(
+                        log, "agent.batch_rejected", logging.ERROR, error=str(exc), kept=str(aside)
+                    )
+                    continue
                 raise
             self._spool.done(path)
+            sent += 1
+            self.stats.pushed_observations += result.accepted + result.duplicates
+            self.stats.last_push_success = self._wall_time()
+        if self._away is not None:
+            log_event(log, "agent.desk_back", url=self._client.url, replayed=sent)
+            self._away = None
         return True
 
-    def run_once(self) -> None:
-        observation = self._inspect()
-        self._spool.put([observation])
-        if self.flush():
-            log_event(log, "agent.pushed", samples=len(observation.samples))
-        else:
+    def run_once(self, full: bool = False, budget: float | None = None) -> bool:
+        """Inspect, spool, flush; True when the spool is empty afterwards."""
+        observation = self._inspector.inspect(full=full)
+        self.stats.inspections += 1
+        try:
+            self._spool.put([observation])
+        except OSError as exc:
+            # A full or broken disk must not stop the monitoring of this very server:
+            # send what is spooled, then this observation straight from memory.
+            return self._push_unspooled(observation, exc)
+        if self._spool.dropped > self._dropped_seen:
             log_event(
                 log,
-                "agent.spooled",
+                "agent.spool_full",
                 logging.WARNING,
-                pending=len(self._spool),
                 dropped=self._spool.dropped,
+                batches=self._spool.batches,
+                bytes=self._spool.bytes,
             )
+            self._dropped_seen = self._spool.dropped
+        return self.flush(budget)
 
-    def run_forever(self, interval: float, stop: threading.Event) -> None:
+    def _push_unspooled(self, observation: Observation, exc: OSError) -> bool:
+        log_event(
+            log,
+            "agent.spool_unwritable",
+            logging.ERROR,
+            directory=str(self._spool.directory),
+            error=exc.strerror or str(exc),
+        )
+        if self.flush():
+            try:
+                result = self._client.push([observation])
+            except PushError as push_error:
+                if push_error.kind is Failure.fatal:
+                    raise
+            else:
+                self.stats.pushed_observations += result.accepted + result.duplicates
+                self.stats.last_push_success = self._wall_time()
+                return True
+        self._spool.dropped += 1  # nowhere to keep it: counted with the spool's losses
+        return False
+
+    def run_forever(self, interval: float, stop: threading.Event, full_every: float = DAY) -> None:
+        """Until ``stop`` is set: a full inspection at start and every ``full_every``
+        seconds, a health inspection every ``interval`` seconds in between."""
+        self._inspector.prime()
+        stop.wait(min(1.0, interval))  # the first rates need some time between snapshots
+        next_full = self._monotonic()
         while not stop.is_set():
-            started = self._clock.now()
-            self.run_once()
-            spent = (self._clock.now() - started).total_seconds()
-            stop.wait(max(0.0, interval - spent))
+            started = self._monotonic()
+            full = started >= next_full
+            if full:
+                next_full = started + full_every
+            self.run_once(full=full, budget=interval / 2)
+            stop.wait(max(0.0, interval - (self._monotonic() - started)))
+
+    def _desk_away(self, why: str) -> None:
+        if self._away is None:
+            log_event(
+                log,
+                "agent.desk_unreachable",
+                logging.WARNING,
+                error=why,
+                spooled=self._spool.batches,
+            )
+        self._away = why

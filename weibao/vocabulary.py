@@ -66,6 +66,16 @@ VOCABULARY: tuple[SampleSpec, ...] = (
     SampleSpec("systemd_failed_units", "count", (), "units in the failed state"),
     SampleSpec("clock_offset_seconds", "seconds", (), "local clock minus reference time"),
     SampleSpec("processes_zombie", "count", (), "zombie processes"),
+    SampleSpec("processes_count", "count", (), "processes (not threads)"),
+    SampleSpec("filesystem_readonly", "bool", ("mountpoint",), "mounted read-only"),
+    SampleSpec("disk_read_bytes_rate", "bytes/s", ("disk",), "bytes read per second"),
+    SampleSpec("disk_write_bytes_rate", "bytes/s", ("disk",), "bytes written per second"),
+    SampleSpec("disk_busy_ratio", "ratio", ("disk",), "share of time with I/O in flight"),
+    SampleSpec("raid_sync_ratio", "ratio", ("array",), "progress of a running rebuild"),
+    SampleSpec("clock_synchronized", "bool", (), "chrony or timesyncd has synchronised"),
+    SampleSpec("rebooted", "bool", (), "1 on the first inspection after a reboot"),
+    SampleSpec("process_cpu_ratio", "ratio", ("process", "pid"), "a top process's CPU share"),
+    SampleSpec("process_memory_bytes", "bytes", ("process", "pid"), "a top process's RSS"),
     SampleSpec(
         "log_error_lines", "count", ("source", "text"), "error lines since the last inspection"
     ),

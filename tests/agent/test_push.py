@@ -1,19 +1,28 @@
-"""The push client against an in-process transport: no sockets, every desk answer."""
+"""The push client: every desk answer becomes a clear error of the right kind."""
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import json
-from datetime import UTC, datetime
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from agent.push import PushClient, PushError, read_token
+from agent.push import Failure, PushClient, PushError, read_token, tls_verification
 from weibao.errors import WeibaoError
 from weibao.observation import Observation, Sample
 
-NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+NOW = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
 
 
 def obs() -> Observation:
@@ -43,21 +52,34 @@ def test_push_sends_the_batch_with_the_bearer_token() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "retryable", "words"),
+    ("status", "kind", "words"),
     [
-        (401, False, "refused the token"),
-        (403, False, "role agent"),
-        (422, False, "invalid"),
-        (503, True, "unavailable"),
-        (429, True, "unavailable"),
-        (404, False, "HTTP 404"),
+        (401, Failure.fatal, "refused the token"),
+        (403, Failure.fatal, "role agent"),
+        (404, Failure.fatal, "check --desk"),
+        (422, Failure.rejected, "invalid"),
+        (413, Failure.rejected, "invalid"),
+        (409, Failure.rejected, "HTTP 409"),
+        (503, Failure.retry, "unavailable"),
+        (429, Failure.retry, "unavailable"),
     ],
 )
-def test_desk_answers_become_clear_errors(status: int, retryable: bool, words: str) -> None:
+def test_desk_answers_become_clear_errors(status: int, kind: Failure, words: str) -> None:
     with client_answering(status, {"detail": "x"}, []) as client, pytest.raises(PushError) as err:
         client.push([obs()])
-    assert err.value.retryable is retryable
+    assert err.value.kind is kind
+    assert err.value.retryable is (kind is Failure.retry)
     assert words in str(err.value)
+
+
+def test_a_200_that_is_not_the_desk_is_retried() -> None:
+    def portal(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>please log in</html>")
+
+    client = PushClient("http://desk.test", "t", transport=httpx.MockTransport(portal))
+    with client, pytest.raises(PushError, match="not a desk's") as err:
+        client.push([obs()])
+    assert err.value.kind is Failure.retry
 
 
 def test_unreachable_desk_is_retryable_and_never_shows_the_token() -> None:
@@ -80,3 +102,111 @@ def test_read_token(tmp_path: Path) -> None:
         read_token(token)
     with pytest.raises(WeibaoError, match="cannot read"):
         read_token(tmp_path / "missing")
+
+
+# A desk behind TLS with a certificate from a private CA, as at most customers.
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def make_private_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1: (ca.pem, server.pem, server.key)."""
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    end = start + dt.timedelta(days=30)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("weibao test CA"))
+        .issuer_name(_name("weibao test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("desk"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+class _DeskHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        answer = json.dumps({"accepted": len(body), "duplicates": 0}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_desk(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    ca, cert, key = make_private_ca(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DeskHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", ca
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_private_ca_is_trusted_only_when_given(tls_desk: tuple[str, Path]) -> None:
+    url, ca = tls_desk
+    with PushClient(url, "t", verify=tls_verification(ca)) as client:
+        assert client.push([obs()]).accepted == 1
+    client = PushClient(url, "t", verify=tls_verification(None))
+    with client, pytest.raises(PushError, match="--ca-file") as err:
+        client.push([obs()])
+    assert err.value.kind is Failure.retry
+
+
+def test_an_unusable_ca_file_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(WeibaoError, match="cannot use the CA file"):
+        tls_verification(tmp_path / "missing.pem")
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    with pytest.raises(WeibaoError, match="cannot use the CA file"):
+        tls_verification(tmp_path / "junk.pem")
