@@ -32,7 +32,7 @@ agent_pid=""
 if "$weibao" agent --help >/dev/null 2>&1; then
   # The lab: this machine plays the agent-inspected server ht-app-01 of inventory.yaml.
   "$weibao" agent --desk "http://$listen" --token-file var/agent.token --device ht-app-01 \
-    --interval 30 --spool var/spool &
+    --interval 30 --state-dir var/agent --listen off &
   agent_pid=$!
 fi
 trap '[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; true' EXIT INT TERM
