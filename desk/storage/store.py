@@ -157,7 +157,7 @@ class Store:
                     .order_by(ObservationRow.received_at.desc())
                     .limit(1)
                 ).one()
-                identity = {
+                identity: dict[str, str] = {
                     k: str(latest.meta[k])
                     for k in ("hostname", "machine_id", "dmi_serial")
                     if k in latest.meta

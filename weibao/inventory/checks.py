@@ -24,7 +24,7 @@ from weibao.inventory.model import Inventory
 from weibao.secrets import PREFIXES, SecretRef
 
 if TYPE_CHECKING:
-    from weibao.inventory.loader import Document
+    from weibao.yamldoc import Document
 
 Loc = tuple[Any, ...]
 

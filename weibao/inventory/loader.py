@@ -11,183 +11,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from weibao import yamldoc
 from weibao.errors import ConfigError, Problem
 from weibao.inventory import checks
 from weibao.inventory.model import WHOLE_FILE_CHECKED, InvalidValue, Inventory
-
-Loc = tuple[Any, ...]
+from weibao.yamldoc import Document, Loc
 
 _DOCS = "see docs/inventory.md"
 
 
-@dataclass
-class Document:
-    """Plain data from a YAML file, plus the line of every key and list item."""
-
-    file: str
-    data: Any
-    lines: dict[Loc, int] = field(default_factory=dict)
-
-    def line(self, loc: Sequence[Any]) -> int | None:
-        """Line of ``loc``, or of its nearest ancestor present in the file."""
-        loc = tuple(loc)
-        while loc not in self.lines and loc:
-            loc = loc[:-1]
-        return self.lines.get(loc)
-
-    def human(self, loc: Sequence[Any]) -> str:
-        """``customers[Acme].contracts[C-1].sites[0]``: items by id or name when they have one."""
-        out = ""
-        node = self.data
-        for part in loc:
-            if isinstance(node, list) and isinstance(part, int):
-                item = node[part] if 0 <= part < len(node) else None
-                out += f"[{_label(item, part)}]"
-                node = item
-            else:
-                out += f".{part}" if out else str(part)
-                node = node.get(part) if isinstance(node, dict) else None
-        return out
-
-    def problem(self, loc: Sequence[Any], message: str, hint: str = "", **kw: Any) -> Problem:
-        return Problem(self.file, self.line(loc), self.human(loc), message, hint, **kw)
-
-
-def _label(item: Any, index: int) -> str:
-    if isinstance(item, dict):
-        for key in ("id", "name"):
-            value = item.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-                return str(value)
-    return str(index)
-
-
-# -- YAML --------------------------------------------------------------------------------
-
-
 def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
-    """Compose ``text`` into a Document; YAML errors become problems at the YAML mark."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        return None, [_yaml_problem(exc, file, len(text.splitlines()))]
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
-        return None, [Problem(file, None, "", f"not a readable YAML file: {exc}", _DOCS)]
-    finally:
-        loader.dispose()
-    doc = Document(file, None)
-    if root is None:
-        return doc, []
-    doc.lines[()] = root.start_mark.line + 1
-    builder = _Builder(loader, doc)
-    doc.data = builder.build(root, ())
-    # Located only now: a human path names list items, so it needs the finished data.
-    return doc, [
-        Problem(file, line, doc.human(loc), message, hint or _DOCS)
-        for loc, line, message, hint in builder.found
-    ]
-
-
-def _yaml_problem(exc: yaml.MarkedYAMLError, file: str, last_line: int) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    if (
-        exc.context_mark
-        and exc.problem
-        and ("end of stream" in exc.problem or "<stream end>" in exc.problem)
-    ):
-        # An unclosed quote or bracket is "found" at the end of the file; where it was
-        # opened is the line to fix.
-        mark = exc.context_mark
-    # A mark at the end of the stream lies past the last line: point at a line that exists.
-    line = min(mark.line + 1, max(last_line, 1)) if mark else None
-    what = "; ".join(p for p in (exc.context, exc.problem) if p)
-    hint = (
-        "check the indentation (spaces, not tabs) and that every key ends with ':'; "
-        "quote values that contain ': ', '#', '{' or start with '*', '&' or '@'"
+    """Compose the inventory's text; see :func:`weibao.yamldoc.parse_yaml`."""
+    return yamldoc.parse_yaml(
+        text,
+        file,
+        docs_hint=_DOCS,
+        single_document_hint=(
+            "the inventory is one YAML document: remove the '---' line and merge the parts"
+        ),
     )
-    if "'\\t'" in what:
-        hint = "indent with spaces: YAML does not allow tabs"
-    elif "single document" in what:
-        hint = "the inventory is one YAML document: remove the '---' line and merge the parts"
-    return Problem(file, line, "", f"YAML syntax error: {what or 'invalid YAML'}", hint)
-
-
-class _Builder:
-    """Turns composed nodes into dicts, lists and scalars, recording lines on the way."""
-
-    def __init__(self, loader: yaml.SafeLoader, doc: Document) -> None:
-        self.loader = loader
-        self.doc = doc
-        self.found: list[tuple[Loc, int, str, str]] = []  # loc, line, message, hint
-        self.active: set[int] = set()
-
-    def build(self, node: Node, loc: Loc) -> Any:
-        if id(node) in self.active:  # `&a [*a]`: an alias inside itself
-            self._at(node, loc, "an alias refers to itself", "replace the alias with a copy")
-            return None
-        self.active.add(id(node))
-        try:
-            if isinstance(node, MappingNode):
-                return self._mapping(node, loc)
-            if isinstance(node, SequenceNode):
-                return self._sequence(node, loc)
-            return self._scalar(node, loc)
-        finally:
-            self.active.discard(id(node))
-
-    def _mapping(self, node: MappingNode, loc: Loc) -> dict[Any, Any]:
-        # Keys written here, as opposed to those brought in by a `<<: *anchor` merge: only
-        # a key written twice is a mistake; overriding a merged key is what merges are for.
-        written = {id(key) for key, _ in node.value}
-        self.loader.flatten_mapping(node)
-        out: dict[Any, Any] = {}
-        seen_written: set[Any] = set()
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                self._at(key_node, loc, "a key must be a plain value", "write `key: value`")
-                continue
-            key = self._scalar(key_node, loc)
-            if id(key_node) in written:
-                if key in seen_written:
-                    first = self.doc.lines.get((*loc, key))
-                    self._at(
-                        key_node,
-                        (*loc, key),
-                        f"key {key!r} appears twice in this mapping (also at line {first})",
-                        "YAML would keep only the last one: delete or rename one of them",
-                    )
-                seen_written.add(key)
-            self.doc.lines[(*loc, key)] = key_node.start_mark.line + 1
-            out[key] = self.build(value_node, (*loc, key))
-        return out
-
-    def _sequence(self, node: SequenceNode, loc: Loc) -> list[Any]:
-        out = []
-        for index, item in enumerate(node.value):
-            self.doc.lines[(*loc, index)] = item.start_mark.line + 1
-            out.append(self.build(item, (*loc, index)))
-        return out
-
-    def _scalar(self, node: Node, loc: Loc) -> Any:
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. date 2026-13-45
-            hint = "fix it (dates are YYYY-MM-DD), or quote it to keep it as text"
-            self._at(node, loc, f"cannot read this value: {exc}", hint)
-            return None
-
-    def _at(self, node: Node, loc: Loc, message: str, hint: str) -> None:
-        self.found.append((loc, node.start_mark.line + 1, message, hint))
 
 
 # -- pydantic errors -> problems ---------------------------------------------------------
