@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from collector.snmp.oid import Oid, format_oid
 from collector.snmp.profiles import BUILTIN_DIR, Profile, ProfileSet, inherit
 from weibao.errors import ConfigError, Problem
-from weibao.inventory.loader import Document, parse_yaml
+from weibao.yamldoc import Document, parse_yaml
 
 DOCS = "see docs/collector.md (SNMP profiles)"
 
@@ -70,7 +70,7 @@ def _load_file(path: Path) -> tuple[Profile | None, Document | None, list[Proble
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, None, [Problem(str(path), None, "", f"cannot read: {exc}", DOCS)]
-    doc, problems = parse_yaml(text, str(path))
+    doc, problems = parse_yaml(text, str(path), docs_hint=DOCS)
     if doc is None:
         return None, None, problems
     if not isinstance(doc.data, dict):

@@ -9,7 +9,16 @@ from __future__ import annotations
 import typer
 
 from weibao import __version__
-from weibao.cli import agent_cmd, check, rules_cmd, serve, token
+from weibao.cli import (
+    agent_cmd,
+    check,
+    collector_cmd,
+    inspect_cmd,
+    probe_cmd,
+    rules_cmd,
+    serve,
+    token,
+)
 
 app = typer.Typer(
     name="weibao",
@@ -35,7 +44,16 @@ def _root(
     """weibao: inventory, inspection, rules, tickets with SLA clocks."""
 
 
-for module in (check, serve, token, rules_cmd, agent_cmd):
+for module in (
+    check,
+    serve,
+    token,
+    rules_cmd,
+    agent_cmd,
+    inspect_cmd,
+    probe_cmd,
+    collector_cmd,
+):
     module.register(app)
 
 

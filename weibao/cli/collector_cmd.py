@@ -1,0 +1,140 @@
+"""``weibao collector``: run the inspection schedule for one site (or all) and push.
+
+Delivery is the agent's: every batch goes to the disk spool first and leaves it only
+when the desk has taken it (same push protocol, same spool). The ``collector`` package
+may not import ``agent``, so the wiring lives here, behind :class:`collector.sink.Sink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from weibao.cli.inspect_cmd import close_drivers, fail, load_or_exit, make_drivers
+from weibao.logs import log_event
+
+if TYPE_CHECKING:
+    from agent.push import PushClient
+    from agent.spool import Spool
+    from weibao.inventory.model import DeviceContext, Inventory
+    from weibao.observation import Observation
+
+log = logging.getLogger("weibao.collector")
+EXIT_USAGE = 2
+FLUSH_BUDGET = 30.0  # seconds of replay per delivery: a backlog must not pile up batches
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command("collector")(collector)
+
+
+def collector(
+    desk: str = typer.Option(..., help="The desk's URL, e.g. https://desk.example.cn"),
+    token_file: Path = typer.Option(..., help="File holding a token with role agent."),
+    inventory: Path = typer.Option(..., "-i", "--inventory", help="The inventory file."),
+    site: str | None = typer.Option(None, help="Only this site's devices (default: all)."),
+    spool: Path = typer.Option(
+        Path("/var/lib/weibao/collector/spool"), help="Where batches wait for the desk."
+    ),
+    ca_file: Path | None = typer.Option(None, help="CA certificate of a private desk."),
+    concurrency: int = typer.Option(64, min=1, max=1024, help="Inspections at once, overall."),
+) -> None:
+    """Inspect devices on their schedules and push the observations to the desk."""
+    from agent.push import PushClient, PushError, read_token, tls_verification
+    from agent.spool import Spool
+    from weibao.errors import WeibaoError
+    from weibao.logs import setup_logging
+
+    setup_logging()
+    contexts = site_contexts(load_or_exit(inventory), site)
+    try:
+        client = PushClient(desk, read_token(token_file), verify=tls_verification(ca_file))
+        queue = Spool(spool)
+    except (WeibaoError, OSError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        asyncio.run(_run(contexts, SpoolSink(client, queue), concurrency))
+    except PushError as exc:  # only fatal ones get here: retrying cannot help
+        fail(str(exc), 1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.close()
+
+
+async def _run(contexts: Sequence[DeviceContext], sink: SpoolSink, concurrency: int) -> None:
+    from collector.runner import plan_jobs
+    from collector.scheduler import Scheduler
+    from weibao.clock import SystemClock
+
+    drivers = make_drivers()
+    try:
+        jobs = plan_jobs(contexts, drivers)
+        log_event(log, "collector.started", devices=len(contexts), jobs=len(jobs))
+        await Scheduler(jobs, drivers, sink, SystemClock(), concurrency=concurrency).run()
+    finally:
+        close_drivers(drivers)
+
+
+def site_contexts(inv: Inventory, site: str | None) -> list[DeviceContext]:
+    contexts = inv.contexts()
+    if site is None:
+        return contexts
+    chosen = [c for c in contexts if c.site.name == site]
+    if not chosen:
+        names = sorted({c.site.name for c in contexts})
+        close = difflib.get_close_matches(site, names, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"sites: {', '.join(names)}"
+        fail(f"no site named {site!r} with devices in the inventory ({hint})", EXIT_USAGE)
+    return chosen
+
+
+class SpoolSink:
+    """Spool, then replay oldest first; the blocking I/O runs in a thread."""
+
+    def __init__(self, client: PushClient, spool: Spool) -> None:
+        self.client = client
+        self.spool = spool
+        self.desk_away: str | None = None
+
+    async def deliver(self, observations: Sequence[Observation]) -> None:
+        await asyncio.to_thread(self.deliver_now, list(observations))
+
+    def deliver_now(self, batch: list[Observation]) -> None:
+        """Raises PushError only when the desk refuses the collector itself (fatal)."""
+        import time
+
+        from agent.push import Failure, PushError
+
+        self.spool.put(batch)
+        deadline = time.monotonic() + FLUSH_BUDGET
+        for path, pending in self.spool.pending():
+            if time.monotonic() > deadline:
+                return
+            try:
+                self.client.push(pending)
+            except PushError as exc:
+                if exc.kind is Failure.retry:
+                    if self.desk_away is None:
+                        log_event(
+                            log, "collector.desk_unreachable", logging.WARNING, error=str(exc)
+                        )
+                    self.desk_away = str(exc)
+                    return
+                if exc.kind is Failure.rejected:
+                    log.error(
+                        "collector.batch_rejected kept=%s", self.spool.set_aside(path, str(exc))
+                    )
+                    continue
+                raise
+            self.spool.done(path)
+        if self.desk_away is not None:
+            log_event(log, "collector.desk_back", url=self.client.url)
+            self.desk_away = None
