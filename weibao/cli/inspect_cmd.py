@@ -104,31 +104,18 @@ async def _inspect(
 
 
 def available_driver_names() -> list[str]:
-    names = ["snmp"]
-    if _ssh_driver() is not None:
-        names.append("ssh")
-    return names
-
-
-def _ssh_driver() -> type[Any] | None:
-    # The SSH driver is optional while it is being written; SNMP works without it.
-    try:
-        from collector.ssh.driver import SshDriver
-    except ImportError:
-        return None
-    return SshDriver
+    return ["snmp", "ssh"]
 
 
 def make_drivers() -> dict[str, Driver]:
     """One driver of each kind for this event loop (pysnmp engines bind to the loop)."""
     from collector.driver import DriverRegistry
     from collector.snmp.driver import SnmpDriver
+    from collector.ssh.driver import SshDriver
 
     registry = DriverRegistry()
     registry.register("snmp", SnmpDriver)
-    ssh = _ssh_driver()
-    if ssh is not None:
-        registry.register("ssh", ssh)
+    registry.register("ssh", SshDriver)
     return {name: registry.create(name) for name in registry.names()}
 
 

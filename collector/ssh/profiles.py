@@ -1,0 +1,99 @@
+"""Command profiles per device OS, as data: what is run, at which depth, parsed how.
+
+Every command is fixed, read-only text chosen here, never taken from the inventory (a
+configuration value must not be able to run a command). The only substitution is
+``{since}``, an integer Unix time the driver fills in for the log commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from collector.driver import Depth
+from collector.ssh.parsers import Reading, vrp
+from collector.ssh.parsers import linux as lx
+
+Parse = Callable[[str], Reading]
+ParseSince = Callable[[str, datetime], Reading]
+
+
+@dataclass(frozen=True)
+class Command:
+    key: str  # names the output in InspectionResult.raw and in meta
+    line: str
+    parse: Parse | None = None
+    parse_since: ParseSince | None = None  # for log commands that filter by time themselves
+    full_only: bool = False
+    ok_status: frozenset[int] = frozenset({0})
+    # Output that means "this tool is not usable here" even with a good exit status.
+    absent_markers: tuple[str, ...] = ()
+
+    def render(self, since: datetime) -> str:
+        return self.line.replace("{since}", str(int(since.timestamp())))
+
+    def parse_output(self, text: str, since: datetime) -> Reading:
+        if self.parse_since is not None:
+            return self.parse_since(text, since)
+        assert self.parse is not None
+        return self.parse(text)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    commands: tuple[Command, ...]
+
+    def for_depth(self, depth: Depth) -> list[Command]:
+        return [c for c in self.commands if depth is Depth.full or not c.full_only]
+
+
+# LC_ALL=C: numbers and headers in the C locale, whatever the account's language.
+LINUX = Profile(
+    "linux",
+    (
+        Command("uptime", "cat /proc/uptime", lx.parse_uptime),
+        Command("loadavg", "cat /proc/loadavg", lx.parse_loadavg),
+        # df exits 1 when one mount is unreadable but still prints the others.
+        Command("df", "LC_ALL=C df -P", lx.parse_df, ok_status=frozenset({0, 1})),
+        Command("df_inodes", "LC_ALL=C df -Pi", lx.parse_df_inodes, ok_status=frozenset({0, 1})),
+        Command("meminfo", "cat /proc/meminfo", lx.parse_meminfo),
+        # Without systemd as PID 1 systemctl fails: the count is unknown, not 0.
+        Command(
+            "systemd_failed",
+            "LC_ALL=C systemctl list-units --failed --plain --no-legend",
+            lx.parse_systemctl_failed,
+            absent_markers=("System has not been booted with systemd",),
+        ),
+        Command("mdstat", "cat /proc/mdstat", lx.parse_mdstat),
+        Command(
+            "journal",
+            "LC_ALL=C journalctl -p err --since @{since} -q --no-pager -o short-iso",
+            lx.parse_journal,
+            full_only=True,
+            absent_markers=("No journal files were found",),
+        ),
+        Command(
+            "dmesg",
+            "LC_ALL=C dmesg --level=emerg,alert,crit,err --time-format=iso",
+            parse_since=lx.parse_dmesg,
+            full_only=True,
+        ),
+    ),
+)
+
+HUAWEI_VRP = Profile(
+    "huawei-vrp",
+    (
+        Command("cpu_usage", "display cpu-usage", vrp.parse_cpu_usage),
+        Command("memory_usage", "display memory-usage", vrp.parse_memory_usage),
+        Command("device", "display device", vrp.parse_device),
+        Command("fan", "display fan", vrp.parse_fan),
+        Command("power", "display power", vrp.parse_power),
+        Command("temperature", "display temperature all", vrp.parse_temperature),
+        Command("interface_brief", "display interface brief", vrp.parse_interface_brief),
+    ),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, HUAWEI_VRP)}
