@@ -61,6 +61,15 @@ def _numeric(fn: Callable[[float], str]) -> Filter:
     return apply
 
 
+def _from_now(seconds: float) -> str:
+    """``in 38 days``, ``today`` or ``54 days ago``: a date already past must read as past."""
+    days = int(abs(seconds) // 86400)
+    if days == 0:
+        return "today"
+    unit = "day" if days == 1 else "days"
+    return f"in {days} {unit}" if seconds > 0 else f"{days} {unit} ago"
+
+
 def _date(text: str, tz: tzinfo) -> str:
     number = _as_float(text)
     return text if number is None else datetime.fromtimestamp(number, tz).date().isoformat()
@@ -72,6 +81,7 @@ FILTERS: dict[str, Filter] = {
     "num": _numeric(format_number),
     "duration": _numeric(lambda x: format_duration(timedelta(seconds=round(x)))),
     "days": _numeric(lambda x: str(int(x // 86400))),
+    "from_now": _numeric(_from_now),
     "date": _date,
     "upper": lambda text, tz: text.upper(),
 }

@@ -94,3 +94,5 @@ def setup_logging(level: str = "INFO", as_json: bool = False) -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request at INFO in its own words; our push code logs the outcome.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

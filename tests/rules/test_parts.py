@@ -52,6 +52,11 @@ def test_templates_render_fields_and_filters() -> None:
     assert template.render(values) == "srv1: /var at 93.4% {literal}"
     assert parse_template("{value|duration}").render({"value": "5400"}) == "1h30m"
     assert parse_template("{value|date}").render({"value": "0"}) == "1970-01-01"
+    from_now = parse_template("{until|from_now}")
+    assert from_now.render({"until": str(38 * 86400 + 5)}) == "in 38 days"
+    assert from_now.render({"until": "3600"}) == "today"
+    assert from_now.render({"until": str(-54 * 86400 - 60)}) == "54 days ago"
+    assert from_now.render({"until": "-86400"}) == "1 day ago"
 
 
 @pytest.mark.parametrize("text", ["{hostname}", "{value|percent}", "{device", "{a b}"])
