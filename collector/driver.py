@@ -13,9 +13,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from weibao.errors import InspectionError
+from weibao.errors import (
+    AuthError,
+    ConnectError,
+    HostKeyMismatch,
+    InspectionError,
+    ProtocolError,
+    Timeout,
+)
 from weibao.inventory.model import DeviceContext
-from weibao.observation import Observation
+from weibao.observation import Observation, Sample, Source
 
 
 class Depth(StrEnum):
@@ -67,3 +74,43 @@ class DriverRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._factories)
+
+
+_KINDS: tuple[tuple[type[InspectionError], str], ...] = (
+    (AuthError, "auth"),
+    (Timeout, "timeout"),
+    (ConnectError, "connect"),
+    (HostKeyMismatch, "host_key"),
+    (ProtocolError, "protocol"),
+)
+
+
+def error_kind(error: InspectionError) -> str:
+    """The ``meta.error_kind`` word for an error; ``config`` for our own refusals."""
+    for kind, word in _KINDS:
+        if isinstance(error, kind):
+            return word
+    return "config"
+
+
+def failed_result(
+    device: str,
+    driver: str,
+    source: Source,
+    now: datetime,
+    error: InspectionError,
+    reached: bool = False,
+) -> InspectionResult:
+    """The one shape of a failed inspection, whoever made it: ``up`` 0 (or 1 when the
+    device answered but the inspection still failed), the reason, ``meta.error_kind``.
+    Messages name references and fingerprints, never secrets."""
+    observation = Observation(
+        device=device,
+        source=source,
+        time=now,
+        ok=False,
+        error=str(error)[:2000],
+        samples=[Sample(name="up", value=1.0 if reached else 0.0)],
+        meta={"error_kind": error_kind(error)},
+    )
+    return InspectionResult(device=device, driver=driver, observation=observation, error=error)

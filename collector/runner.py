@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from collector.driver import Depth, Driver, InspectionResult
+from collector.driver import Depth, Driver, InspectionResult, failed_result
 from weibao.clock import Clock
 from weibao.errors import InspectionError, ProtocolError, Timeout
 from weibao.inventory.model import DeviceContext
-from weibao.observation import Observation, Sample, Source
+from weibao.observation import Source
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +61,10 @@ def plan_jobs(contexts: Sequence[DeviceContext], drivers: Collection[str]) -> li
     ]
 
 
-def failed_result(
-    device: str, driver: str, now: datetime, error: InspectionError
-) -> InspectionResult:
-    """A failed result made here (timeout, driver bug): same shape as the drivers' own."""
-    kind = "timeout" if isinstance(error, Timeout) else "protocol"
-    observation = Observation(
-        device=device,
-        source=Source(driver) if driver in Source.__members__ else Source.snmp,
-        time=now,
-        ok=False,
-        error=str(error)[:2000],
-        samples=[Sample(name="up", value=0.0)],
-        meta={"error_kind": kind},
-    )
-    return InspectionResult(device=device, driver=driver, observation=observation, error=error)
+def _failed(device: str, driver: str, now: datetime, error: InspectionError) -> InspectionResult:
+    """A failed result made here (timeout, driver bug), in the drivers' own shape."""
+    source = Source(driver) if driver in Source.__members__ else Source.snmp
+    return failed_result(device, driver, source, now, error)
 
 
 async def inspect_bounded(
@@ -103,13 +92,13 @@ async def inspect_bounded(
         error: InspectionError = Timeout(
             f"the {depth.value} inspection of {name} took longer than {seconds:g}s"
         )
-        return failed_result(name, driver.name, now, error)
+        return _failed(name, driver.name, now, error)
     exc = work.exception()
     if exc is not None:
         # A driver must return failed results; one that raises has a bug: say so loudly.
         log.error("driver %s raised while inspecting %s", driver.name, name, exc_info=exc)
         error = ProtocolError(f"internal error while inspecting: {type(exc).__name__}: {exc}")
-        return failed_result(name, driver.name, now, error)
+        return _failed(name, driver.name, now, error)
     return work.result()
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from collector.driver import Depth, InspectionResult
+from collector.driver import Depth, InspectionResult, failed_result
 from collector.snmp.counters import CounterReading, CounterStore
 from collector.snmp.credentials import resolve_credentials
 from collector.snmp.engine import EnginePool
@@ -28,12 +28,9 @@ from collector.snmp.readers.system import SYS_DESCR, SYS_OBJECT_ID, SYSTEM_OIDS,
 from collector.snmp.snapshot import Snapshot
 from collector.snmp.walker import RequestSize, SessionPool, Walker
 from weibao.errors import (
-    AuthError,
-    ConnectError,
     InspectionError,
     ProtocolError,
     SecretMissing,
-    Timeout,
 )
 from weibao.inventory.model import DeviceContext, SnmpInspection
 from weibao.observation import Observation, Sample, Source
@@ -246,25 +243,4 @@ class SnmpDriver:
     def _failed(
         self, name: str, now: datetime, error: InspectionError, reached: bool
     ) -> InspectionResult:
-        observation = Observation(
-            device=name,
-            source=Source.snmp,
-            time=now,
-            ok=False,
-            error=str(error)[:2000],
-            samples=[Sample(name="up", value=1.0 if reached else 0.0)],
-            meta={"error_kind": _error_kind(error)},
-        )
-        return InspectionResult(device=name, driver=self.name, observation=observation, error=error)
-
-
-def _error_kind(error: InspectionError) -> str:
-    for kind, name in (
-        (AuthError, "auth"),
-        (Timeout, "timeout"),
-        (ConnectError, "connect"),
-        (ProtocolError, "protocol"),
-    ):
-        if isinstance(error, kind):
-            return name
-    return "config"
+        return failed_result(name, self.name, Source.snmp, now, error, reached)

@@ -19,13 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from collector.driver import Depth, InspectionResult
+from collector.driver import Depth, InspectionResult, failed_result
 from collector.ssh.client import HostKeyPolicy, Login, Session, SshConnection, load_private_key
 from collector.ssh.profiles import PROFILES, Profile
 from weibao.errors import (
-    AuthError,
-    ConnectError,
-    HostKeyMismatch,
     InspectionError,
     ProtocolError,
     SecretMissing,
@@ -72,7 +69,7 @@ class SshDriver:
         ssh = device.inspect.ssh
         if ssh is None or not device.address:
             error = InspectionError(f"device {device.name} has no SSH inspection configured")
-            return failed_result(device.name, now, error)
+            return _failed(device.name, now, error)
         budget = default_budget(ctx, depth).total_seconds()
         return await self.inspect_target(device.name, device.address, ssh, depth, now, budget)
 
@@ -92,11 +89,11 @@ class SshDriver:
         if profile is None:
             known = ", ".join(sorted(PROFILES))
             error = InspectionError(f"no SSH command profile {ssh.os!r} (known: {known})")
-            return failed_result(name, now, error)
+            return _failed(name, now, error)
         try:
             login = resolve_login(ssh, self.environ)
         except InspectionError as exc:
-            return failed_result(name, now, exc)
+            return _failed(name, now, exc)
         policy = HostKeyPolicy(
             ssh.host_key, ssh.known_hosts, ssh.trust_on_first_use, state.first_key
         )
@@ -114,13 +111,13 @@ class SshDriver:
         except TimeoutError:
             conn.abort()
             error = Timeout(f"{conn.target}: no result within {budget:.1f}s ({conn.stage})")
-            return failed_result(name, now, error)
+            return _failed(name, now, error)
         except InspectionError as exc:
-            return failed_result(name, now, exc)
+            return _failed(name, now, exc)
         except Exception as exc:  # a bug must not stop the other devices; logged loudly
             log.exception("SSH inspection of %s failed unexpectedly", name)
             error = ProtocolError(f"internal error while inspecting: {type(exc).__name__}: {exc}")
-            return failed_result(name, now, error)
+            return _failed(name, now, error)
         if session.trust == "first-use":
             state.first_key = session.fingerprint
         if depth is Depth.full:
@@ -186,28 +183,5 @@ def build_result(
     return InspectionResult(device=name, driver="ssh", observation=observation, raw=raw)
 
 
-def failed_result(name: str, now: datetime, error: InspectionError) -> InspectionResult:
-    """``up`` = 0 and the reason; messages name references and fingerprints, never secrets."""
-    observation = Observation(
-        device=name,
-        source=Source.ssh,
-        time=now,
-        ok=False,
-        error=str(error)[:2000],
-        samples=[Sample(name="up", value=0.0)],
-        meta={"error_kind": error_kind(error)},
-    )
-    return InspectionResult(device=name, driver="ssh", observation=observation, error=error)
-
-
-def error_kind(error: InspectionError) -> str:
-    for kind, label in (
-        (AuthError, "auth"),
-        (Timeout, "timeout"),
-        (ConnectError, "connect"),
-        (HostKeyMismatch, "host_key"),
-        (ProtocolError, "protocol"),
-    ):
-        if isinstance(error, kind):
-            return label
-    return "config"
+def _failed(name: str, now: datetime, error: InspectionError) -> InspectionResult:
+    return failed_result(name, "ssh", Source.ssh, now, error)

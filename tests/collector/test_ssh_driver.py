@@ -9,7 +9,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from collector.driver import Depth, InspectionResult
+from collector.driver import Depth, InspectionResult, error_kind
 from collector.ssh.client import (
     HostKeyPolicy,
     Output,
@@ -18,7 +18,7 @@ from collector.ssh.client import (
     fingerprint,
     load_private_key,
 )
-from collector.ssh.driver import SshDriver, build_result, error_kind
+from collector.ssh.driver import SshDriver, build_result
 from collector.ssh.profiles import PROFILES
 from weibao.errors import HostKeyMismatch, InspectionError, Timeout
 from weibao.inventory.model import SshInspection
