@@ -12,6 +12,7 @@ import pytest
 
 import rules
 from desk.storage import Store
+from desk.storage.records import NewTicket, TicketRecord
 from rules.api import Engine
 from weibao.clock import FrozenClock
 from weibao.inventory.model import Inventory
@@ -130,3 +131,24 @@ def observation(
     if obs_id is not None:
         fields["id"] = obs_id
     return Observation.model_validate(fields)
+
+
+def twin_of(ticket: TicketRecord, at: datetime) -> NewTicket:
+    """A second ticket for the same fault, which the database itself must refuse."""
+    return NewTicket(
+        number="WB-2026-999999",
+        fingerprint=ticket.fingerprint,
+        rule=ticket.rule,
+        customer=ticket.customer,
+        contract=ticket.contract,
+        site=ticket.site,
+        site_hq=ticket.site_hq,
+        timezone=ticket.timezone,
+        device=ticket.device,
+        level=ticket.level,
+        title=ticket.title,
+        description="",
+        labels={},
+        detected_at=at,
+        due=ticket.due,
+    )

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from desk.model import EventKind, TicketStatus
-from desk.storage import NewTicket, Store, TicketQuery
+from desk.storage import Store, TicketQuery
 from desk.tickets import TicketOutcome, apply_alarms, format_number
 from weibao.inventory.model import Inventory
 from weibao.levels import Level
 from weibao.observation import Alarm, Sample
 
-from .conftest import START
+from .conftest import START, twin_of
 
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -157,23 +157,7 @@ def test_the_database_itself_refuses_a_second_active_ticket_per_fault(
     store: Store, inventory: Inventory
 ) -> None:
     [ticket] = apply(store, inventory, START, firing=[alarm()]).opened
-    duplicate = NewTicket(
-        number="WB-2026-999999",
-        fingerprint=ticket.fingerprint,
-        rule=ticket.rule,
-        customer=ticket.customer,
-        contract=ticket.contract,
-        site=ticket.site,
-        site_hq=ticket.site_hq,
-        timezone=ticket.timezone,
-        device=ticket.device,
-        level=ticket.level,
-        title=ticket.title,
-        description="",
-        labels={},
-        detected_at=START,
-        due=ticket.due,
-    )
+    duplicate = twin_of(ticket, START)
     with pytest.raises(IntegrityError), store.transaction() as tx:
         tx.insert_ticket(duplicate, START)
     # Once the first is closed, the fault may have a new ticket.

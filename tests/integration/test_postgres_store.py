@@ -26,9 +26,9 @@ from sqlalchemy.exc import IntegrityError
 import rules
 from desk.ingest import Ingestor
 from desk.model import TicketStatus
-from desk.storage import NewTicket, Store, TicketQuery
+from desk.storage import Store, TicketQuery
 from desk.storage.tables import Base
-from tests.desk.conftest import IMMEDIATE_RULES
+from tests.desk.conftest import IMMEDIATE_RULES, twin_of
 from tests.peers import require_peer
 from weibao.clock import FrozenClock
 from weibao.inventory.model import Inventory
@@ -187,22 +187,6 @@ def test_postgres_refuses_a_second_active_ticket_for_a_fault(store: Store) -> No
     [ticket] = store.list_tickets(TicketQuery(device="acme-core", status=TicketStatus.open))
     with store.transaction() as tx:  # SELECT ... FOR UPDATE works on PostgreSQL
         assert tx.active_ticket(ticket.fingerprint) == ticket
-    twin = NewTicket(
-        number="WB-2026-999999",
-        fingerprint=ticket.fingerprint,
-        rule=ticket.rule,
-        customer=ticket.customer,
-        contract=ticket.contract,
-        site=ticket.site,
-        site_hq=ticket.site_hq,
-        timezone=ticket.timezone,
-        device=ticket.device,
-        level=ticket.level,
-        title=ticket.title,
-        description="",
-        labels={},
-        detected_at=START,
-        due=ticket.due,
-    )
+    twin = twin_of(ticket, START)
     with pytest.raises(IntegrityError), store.transaction() as tx:
         tx.insert_ticket(twin, START)
