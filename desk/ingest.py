@@ -19,7 +19,7 @@ from rules.api import Engine, EngineState
 from weibao.clock import Clock
 from weibao.inventory.model import Inventory
 from weibao.logs import log_event
-from weibao.observation import Observation
+from weibao.observation import Alarm, Observation
 
 ENGINE_STATE = "rules"
 
@@ -79,6 +79,19 @@ class Ingestor:
         )
         self._log_outcome(result, outcome)
         return result
+
+    def apply_external(self, firing: Sequence[Alarm], cleared: Sequence[Alarm]) -> TicketOutcome:
+        """Apply alarms that another system already classified (Alertmanager, traps).
+
+        They bypass the rule engine but follow the same ticket logic: one ticket per
+        fingerprint, evidence, level raise and recovery, in one transaction.
+        """
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            outcome = apply_alarms(tx, firing, cleared, self._contexts, now)
+        result = IngestResult(0, 0, [], [t.number for t in outcome.opened])
+        self._log_outcome(result, outcome)
+        return outcome
 
     def _log_outcome(self, result: IngestResult, outcome: TicketOutcome) -> None:
         """Logged after commit, so the log never tells of a change that rolled back."""

@@ -14,6 +14,7 @@ PEERS=(
   "snmptrapd snmptrapd"
   "/usr/sbin/sshd openssh-server"
   "promtool prometheus"
+  "prometheus-alertmanager prometheus-alertmanager"
   "systemd-analyze systemd"
 )
 
