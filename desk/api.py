@@ -13,30 +13,37 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from desk.auth import PUSH_ROLES, READ_ROLES, STAFF_ROLES, Authenticator, Principal
+from desk.alertmanager import alertmanager_router
+from desk.api_tickets import ticket_router
+from desk.auth import (
+    MANAGER_ROLES,
+    PUSH_ROLES,
+    READ_ROLES,
+    STAFF_ROLES,
+    Authenticator,
+    Principal,
+)
 from desk.ingest import Ingestor
-from desk.model import TicketStatus
+from desk.metrics import metrics_router
+from desk.notices import TicketNotifier
 from desk.schemas import (
     ErrorOut,
     HealthOut,
     IngestAnswer,
-    TicketList,
-    TicketOut,
-    TicketSummary,
     UnknownDeviceList,
     UnknownDeviceOut,
 )
-from desk.storage import Store, StoreUnavailable, TicketQuery
+from desk.storage import Store, StoreUnavailable
+from desk.workflow import Workflow
 from rules.api import Engine
 from weibao import __version__
 from weibao.clock import Clock
 from weibao.inventory.model import Inventory
-from weibao.levels import Level
 from weibao.logs import log_event
 from weibao.observation import Observation
 
@@ -55,14 +62,19 @@ def create_app(
     *,
     max_batch: int = MAX_BATCH,
     logger: logging.Logger | None = None,
+    ingestor: Ingestor | None = None,
 ) -> FastAPI:
     """The desk's ASGI app over an already migrated store."""
     log = logger or logging.getLogger("weibao.desk.api")
-    ingestor = Ingestor(store, engine, inventory, clock)
+    notify = TicketNotifier(inventory)
+    ingestor = ingestor or Ingestor(store, engine, inventory, clock, notify=notify)
+    workflow = Workflow(store, inventory, clock, notify)
     auth = Authenticator(store)
     pusher = Depends(auth.require(PUSH_ROLES, "push observations"))
     reader = Depends(auth.require(READ_ROLES, "read tickets"))
     staff = Depends(auth.require(STAFF_ROLES, "list devices not under contract"))
+    stock = Depends(auth.require(STAFF_ROLES, "manage spare parts"))
+    manager = Depends(auth.require(MANAGER_ROLES, "read the notification outbox"))
     app = FastAPI(
         title="weibao desk",
         version=__version__,
@@ -98,45 +110,6 @@ def create_app(
             tickets_opened=result.opened,
         )
 
-    @app.get("/api/v1/tickets", response_model=TicketList, tags=["tickets"])
-    def list_tickets(
-        principal: Principal = reader,
-        status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
-        level: Level | None = None,
-        customer: str | None = None,
-        device: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> TicketList:
-        """Tickets, newest first; a customer token sees its own customer's only."""
-        if principal.customer is not None:
-            if customer is not None and customer != principal.customer:
-                raise HTTPException(
-                    status.HTTP_403_FORBIDDEN,
-                    "this token may only read its own customer's tickets: drop the customer filter",
-                )
-            customer = principal.customer
-        query = TicketQuery(status_, level, customer, device, limit, offset)
-        now = clock.now()
-        return TicketList(
-            items=[TicketSummary.build(t, now) for t in store.list_tickets(query)],
-            total=store.count_tickets(query),
-            limit=limit,
-            offset=offset,
-        )
-
-    @app.get("/api/v1/tickets/{key}", response_model=TicketOut, tags=["tickets"])
-    def get_ticket(key: str, principal: Principal = reader) -> TicketOut:
-        """One ticket with its timeline, by id or by number (``WB-2026-000123``)."""
-        ticket = store.get_ticket(key)
-        # Another customer's ticket answers exactly like a missing one: no existence leak.
-        if ticket is None or not principal.may_see(ticket.customer):
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND,
-                f"no ticket {key!r}: give its id or its number, e.g. WB-2026-000123",
-            )
-        return TicketOut.build_full(ticket, store.ticket_events(ticket.id), clock.now())
-
     @app.get("/api/v1/devices/unknown", response_model=UnknownDeviceList, tags=["devices"])
     def unknown_devices(principal: Principal = staff) -> UnknownDeviceList:
         """Servers and devices that report but match nothing in the inventory: either an
@@ -144,6 +117,10 @@ def create_app(
         return UnknownDeviceList(
             items=[UnknownDeviceOut(**vars(r)) for r in store.unknown_devices()]
         )
+
+    app.include_router(ticket_router(store, workflow, clock, reader, stock, manager))
+    app.include_router(alertmanager_router(ingestor, inventory, clock, pusher))
+    app.include_router(metrics_router(store, ingestor, clock))
 
     @app.middleware("http")
     async def log_requests(

@@ -7,6 +7,9 @@
 | manager  | yes               | all                               |
 | customer | no                | its own customer's only           |
 
+Ticket steps (desk.workflow): engineers and managers take them; a customer may sign off
+and add notes on its own tickets; moving a due time is for managers only.
+
 401 means "no valid token" (missing, unknown or revoked); 403 means "valid token, wrong
 role". The token itself is never logged or echoed.
 """
@@ -26,6 +29,7 @@ from desk.tokens import lookup_token
 PUSH_ROLES = frozenset({Role.agent, Role.engineer, Role.manager})
 READ_ROLES = frozenset({Role.engineer, Role.manager, Role.customer})
 STAFF_ROLES = frozenset({Role.engineer, Role.manager})
+MANAGER_ROLES = frozenset({Role.manager})
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,18 @@ class Principal:
     token_id: int
     role: Role
     customer: str | None
+    name: str | None = None
 
-    def may_see(self, customer: str) -> bool:
-        return self.customer is None or self.customer == customer
+    def may_see(self, customer: str, internal: bool = False) -> bool:
+        """Staff see everything; a customer its own tickets, never our internal ones."""
+        if self.customer is None:
+            return True
+        return self.customer == customer and not internal
+
+    @property
+    def actor(self) -> str:
+        """What the ticket's timeline records as who did a step."""
+        return self.name or f"token #{self.token_id} ({self.role.value})"
 
 
 class Authenticator:
@@ -72,7 +85,7 @@ class Authenticator:
                     "the token is unknown or revoked: ask for a new one (`weibao token create`)",
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
-            principal = Principal(record.id, record.role, record.customer)
+            principal = Principal(record.id, record.role, record.customer, record.name)
             request.state.principal = principal
             if principal.role not in roles:
                 raise HTTPException(

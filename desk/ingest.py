@@ -9,12 +9,13 @@ so a replayed batch adds no evidence twice.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from desk.identity import IdentityIndex
 from desk.storage import Store
-from desk.tickets import TicketOutcome, apply_alarms
+from desk.tickets import Notifier, TicketOutcome, apply_alarms
 from rules.api import Engine, EngineState
 from weibao.clock import Clock
 from weibao.inventory.model import Inventory
@@ -43,7 +44,11 @@ class Ingestor:
         inventory: Inventory,
         clock: Clock,
         logger: logging.Logger | None = None,
+        notify: Notifier | None = None,
     ) -> None:
+        self._notify = notify
+        self._counts = {"accepted": 0, "duplicates": 0}
+        self._counts_lock = threading.Lock()
         self._store = store
         self._engine = engine
         self._inventory = inventory
@@ -68,9 +73,12 @@ class Ingestor:
                 state = EngineState.from_json(tx.lock_engine_state(ENGINE_STATE, now))
                 evaluation = self._engine.evaluate(state, fresh, now, self._inventory)
                 outcome = apply_alarms(
-                    tx, evaluation.firing, evaluation.cleared, self._contexts, now
+                    tx, evaluation.firing, evaluation.cleared, self._contexts, now, self._notify
                 )
                 tx.save_engine_state(ENGINE_STATE, evaluation.state.to_json(), now)
+        with self._counts_lock:
+            self._counts["accepted"] += len(fresh)
+            self._counts["duplicates"] += len(observations) - len(fresh)
         result = IngestResult(
             accepted=len(fresh),
             duplicates=len(observations) - len(fresh),
@@ -80,6 +88,11 @@ class Ingestor:
         self._log_outcome(result, outcome)
         return result
 
+    def stats(self) -> dict[str, int]:
+        """Observations this process accepted and recognised as duplicates (for /metrics)."""
+        with self._counts_lock:
+            return dict(self._counts)
+
     def apply_external(self, firing: Sequence[Alarm], cleared: Sequence[Alarm]) -> TicketOutcome:
         """Apply alarms that another system already classified (Alertmanager, traps).
 
@@ -88,9 +101,25 @@ class Ingestor:
         """
         now = self._clock.now()
         with self._store.transaction() as tx:
-            outcome = apply_alarms(tx, firing, cleared, self._contexts, now)
+            outcome = apply_alarms(tx, firing, cleared, self._contexts, now, self._notify)
         result = IngestResult(0, 0, [], [t.number for t in outcome.opened])
         self._log_outcome(result, outcome)
+        return outcome
+
+    def tick(self) -> TicketOutcome:
+        """Evaluate the rules with no new observation: silence rules (an agent that stopped
+        pushing) and faults that persist past the end of a maintenance window need time
+        to pass, not data, to fire."""
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            state = EngineState.from_json(tx.lock_engine_state(ENGINE_STATE, now))
+            evaluation = self._engine.evaluate(state, [], now, self._inventory)
+            outcome = apply_alarms(
+                tx, evaluation.firing, evaluation.cleared, self._contexts, now, self._notify
+            )
+            tx.save_engine_state(ENGINE_STATE, evaluation.state.to_json(), now)
+        if outcome.opened or outcome.raised or outcome.recovered or outcome.reopened:
+            self._log_outcome(IngestResult(0, 0, [], [t.number for t in outcome.opened]), outcome)
         return outcome
 
     def _log_outcome(self, result: IngestResult, outcome: TicketOutcome) -> None:

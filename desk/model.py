@@ -19,12 +19,33 @@ class TicketStatus(StrEnum):
 
 
 class EventKind(StrEnum):
-    """What happened on a ticket. Later issues add the engineer's steps."""
+    """What happened on a ticket: the timeline people read and clocks are replayed from."""
 
+    # Caused by monitoring.
     opened = "opened"
     evidence = "evidence"
     level_raised = "level_raised"
     recovered = "recovered"
+    recurred = "recurred"
+    escalated = "escalated"
+    auto_closed = "auto_closed"
+    # The engineer's and manager's steps.
+    acknowledged = "acknowledged"
+    assigned = "assigned"
+    assist_requested = "assist_requested"
+    referred = "referred"
+    arrived = "arrived"
+    plan_submitted = "plan_submitted"
+    note = "note"
+    part = "part"
+    paused = "paused"
+    resumed = "resumed"
+    due_moved = "due_moved"
+    resolved = "resolved"
+    signed_off = "signed_off"
+    closed = "closed"
+    reopened = "reopened"
+    followup_done = "followup_done"
 
 
 class Role(StrEnum):

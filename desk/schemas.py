@@ -10,10 +10,22 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from desk.clocks import clock_state
+from desk.clocks import ClockName, ClockView, ClockViews, clock_state
 from desk.model import TicketStatus
 from desk.storage import EventRecord, TicketRecord
+from desk.storage.records import PartUseRecord
 from weibao.levels import Level
+
+
+class DueMoveOut(BaseModel):
+    """A due time moved by agreement with the customer."""
+
+    at: datetime
+    previous: datetime
+    due: datetime
+    reason: str
+    agreed_by: str
+    by: str
 
 
 class ClockOut(BaseModel):
@@ -21,6 +33,11 @@ class ClockOut(BaseModel):
     due_local: datetime = Field(description="the due time in the site's time zone")
     met_at: datetime | None
     breached: bool = Field(description="met late, or still running past due")
+    paused: bool = Field(default=False, description="the resolution clock is paused")
+    used: float | None = Field(
+        default=None, description="share of the time to the due time used so far (1.0 = due)"
+    )
+    moves: list[DueMoveOut] = Field(default_factory=list)
 
 
 class ClocksOut(BaseModel):
@@ -58,6 +75,14 @@ class TicketSummary(BaseModel):
     recovered_at: datetime | None = Field(description="when the fault cleared by itself")
     last_seen_at: datetime
     evidence_count: int
+    assignee: str | None = Field(description="the engineer in charge (定人服务)")
+    internal: bool = Field(description="monitoring's own fault, for our operations team")
+    recurrences: int = Field(description="times the fault came back and reopened this ticket")
+    related: list[str] = Field(description="earlier tickets of the same fault")
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    followup_due_at: datetime | None = Field(description="when the follow-up call (回访) is due")
+    followup_done_at: datetime | None
     clocks: ClocksOut
 
     @classmethod
@@ -65,17 +90,76 @@ class TicketSummary(BaseModel):
         return cls(**summary_fields(ticket, now))
 
 
+class PartUseOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    part_number: str
+    name: str
+    quantity: int
+    from_stock: bool
+    serial_out: str | None
+    serial_in: str | None
+    rma_number: str | None
+    rma_status: str | None
+
+
 class TicketOut(TicketSummary):
-    """A ticket with its timeline."""
+    """A ticket with its timeline, clocks replayed from it, parts and diagnostic snapshot."""
 
     events: list[EventOut]
+    parts: list[PartUseOut] = Field(default_factory=list)
+    snapshot: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the observation that fired the rule and the device's recent history",
+    )
+    allowed_steps: list[str] = Field(default_factory=list, description="steps possible now")
 
     @classmethod
     def build_full(
-        cls, ticket: TicketRecord, events: list[EventRecord], now: datetime
+        cls,
+        ticket: TicketRecord,
+        events: list[EventRecord],
+        now: datetime,
+        views: ClockViews | None = None,
+        parts: list[PartUseRecord] | None = None,
+        allowed: list[str] | None = None,
     ) -> TicketOut:
         timeline = [EventOut(at=e.at, kind=e.kind, actor=e.actor, data=e.data) for e in events]
-        return cls(**summary_fields(ticket, now), events=timeline)
+        fields = summary_fields(ticket, now)
+        if views is not None:
+            fields["clocks"] = clocks_from_views(views, ticket.timezone)
+        return cls(
+            **fields,
+            events=timeline,
+            parts=[
+                PartUseOut(**{k: getattr(p, k) for k in PartUseOut.model_fields})
+                for p in parts or []
+            ],
+            snapshot=ticket.snapshot,
+            allowed_steps=allowed or [],
+        )
+
+
+def clocks_from_views(views: ClockViews, timezone: str) -> ClocksOut:
+    zone = ZoneInfo(timezone)
+
+    def out(view: ClockView) -> ClockOut:
+        return ClockOut(
+            due=view.due,
+            due_local=view.due.astimezone(zone),
+            met_at=view.met_at,
+            breached=view.breached,
+            paused=view.paused,
+            used=round(view.share, 3),
+            moves=[DueMoveOut(**vars(m)) for m in view.moves],
+        )
+
+    return ClocksOut(
+        response=out(views[ClockName.response]),
+        onsite=out(views[ClockName.onsite]),
+        resolve=out(views[ClockName.resolve]),
+    )
 
 
 class TicketList(BaseModel):
@@ -142,6 +226,14 @@ def summary_fields(ticket: TicketRecord, now: datetime) -> dict[str, Any]:
         "recovered_at": ticket.recovered_at,
         "last_seen_at": ticket.last_seen_at,
         "evidence_count": ticket.evidence_count,
+        "assignee": ticket.assignee,
+        "internal": ticket.internal,
+        "recurrences": ticket.recurrences,
+        "related": list(ticket.related),
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "followup_due_at": ticket.followup_due_at,
+        "followup_done_at": ticket.followup_done_at,
         "clocks": ClocksOut(
             response=clock(ticket.due.response, ticket.met_response),
             onsite=clock(ticket.due.onsite, ticket.met_onsite),
@@ -163,3 +255,45 @@ class UnknownDeviceOut(BaseModel):
 
 class UnknownDeviceList(BaseModel):
     items: list[UnknownDeviceOut]
+
+
+class PartIn(BaseModel):
+    part_number: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(ge=1, le=100000)
+    location: str | None = Field(default=None, max_length=200)
+
+
+class PartOut(BaseModel):
+    part_number: str
+    name: str
+    quantity: int
+    location: str | None
+    updated_at: datetime
+
+
+class RmaIn(BaseModel):
+    status: str = Field(pattern="^(open|shipped|received|closed)$")
+
+
+class ComponentOut(BaseModel):
+    part_number: str
+    serial: str
+    installed_at: datetime
+    ticket: str | None
+    removed_at: datetime | None
+
+
+class NotificationOut(BaseModel):
+    """A queued notification: pending, sent, or failed (given up after retries)."""
+
+    id: int
+    channel: str
+    kind: str
+    ticket: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None

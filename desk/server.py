@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -20,6 +20,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from desk.api import create_app
+from desk.housekeeping import Housekeeper
+from desk.ingest import Ingestor
+from desk.notices import TicketNotifier
+from desk.notify.dispatcher import Backoff, Dispatcher, Sender
+from desk.notify.senders import build_senders
+from desk.outbox import DbOutbox
 from desk.storage import Store
 from rules.api import Engine
 from weibao.clock import Clock
@@ -41,17 +47,54 @@ class Desk:
     engine: Engine
     clock: Clock
     app: FastAPI
+    ingestor: Ingestor
+    housekeeper: Housekeeper
+    dispatcher: Dispatcher
+
+    def start_background(
+        self, housekeeping_every: float = 15.0, dispatch_every: float = 1.0
+    ) -> None:
+        """Start escalation, auto-close, follow-ups and notification delivery threads."""
+        self.dispatcher.start(dispatch_every)
+        self.housekeeper.start(housekeeping_every)
+
+    def stop_background(self) -> None:
+        self.housekeeper.stop()
+        self.dispatcher.stop()
 
 
-def build_desk(db_url: str, inventory: Inventory, engine: Engine, clock: Clock) -> Desk:
-    """Open the database, migrate it to the newest schema, and build the app."""
+def build_desk(
+    db_url: str,
+    inventory: Inventory,
+    engine: Engine,
+    clock: Clock,
+    senders: Mapping[str, Sender] | None = None,
+) -> Desk:
+    """Open the database, migrate it to the newest schema, and build the app.
+
+    ``senders`` default to the inventory's notification channels, whose secrets are read
+    now: a missing webhook key stops the desk before it starts, not at the first fault.
+    """
+    channels = build_senders(inventory.notifications) if senders is None else senders
     store = Store(db_url)
     try:
         store.migrate()
     except BaseException:
         store.close()
         raise
-    return Desk(store, inventory, engine, clock, create_app(store, inventory, engine, clock))
+    notify = TicketNotifier(inventory)
+    ingestor = Ingestor(store, engine, inventory, clock, notify=notify)
+    app = create_app(store, inventory, engine, clock, ingestor=ingestor)
+    housekeeper = Housekeeper(store, inventory, clock, ingestor, notify)
+    retry = inventory.notifications.retry
+    dispatcher = Dispatcher(
+        DbOutbox(store),
+        channels,
+        clock,
+        max_attempts=retry.max_attempts,
+        backoff=Backoff(first=retry.first, cap=retry.max_delay),
+    )
+    return Desk(store, inventory, engine, clock, app, ingestor, housekeeper, dispatcher)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

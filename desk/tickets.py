@@ -4,8 +4,10 @@ A firing alarm opens a ticket when its fingerprint has none that is not closed; 
 alarms for the same fault add evidence; a worse level raises the ticket's level and
 recomputes the due times from the original detection (the customer's wait started
 then, not when the fault got worse); a cleared alarm records the recovery, and the
-engineer still resolves the ticket. All writes go through one :class:`StoreTx`, so a
-failed ingest leaves no half-made ticket.
+engineer still resolves the ticket. A fault that comes back within the contract's
+recurrence window after closing reopens its ticket and counts the recurrence; later
+ones open a new ticket linked to the earlier ones (repeat incidents). All writes go
+through one :class:`StoreTx`, so a failed ingest leaves no half-made ticket.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from desk.clocks import due_for
-from desk.model import SYSTEM_ACTOR, EventKind
+from desk.clocks import ClockName, ClockPolicy, clock_views, due_for
+from desk.model import SYSTEM_ACTOR, EventKind, TicketStatus
 from desk.storage import DueTimes, NewTicket, StoreTx, TicketFields, TicketRecord
 from weibao.inventory.model import DeviceContext
 from weibao.observation import Alarm
@@ -29,6 +31,23 @@ def format_number(year: int, serial: int) -> str:
     return f"{NUMBER_PREFIX}-{year:04d}-{serial:06d}"
 
 
+class Notifier(Protocol):
+    """Queues notices inside the ticket's transaction (see :mod:`desk.notices`)."""
+
+    def queue(
+        self, tx: StoreTx, kind: str, ticket: TicketRecord, now: datetime, **facts: str
+    ) -> None: ...
+
+
+class Silent:
+    """No notifications: for tests and tools that only want the tickets."""
+
+    def queue(
+        self, tx: StoreTx, kind: str, ticket: TicketRecord, now: datetime, **facts: str
+    ) -> None:
+        return None
+
+
 @dataclass
 class TicketOutcome:
     """What one evaluation did to tickets, for the ingest answer and the log."""
@@ -37,6 +56,7 @@ class TicketOutcome:
     raised: list[TicketRecord] = field(default_factory=list)
     evidence: list[TicketRecord] = field(default_factory=list)
     recovered: list[TicketRecord] = field(default_factory=list)
+    reopened: list[TicketRecord] = field(default_factory=list)
     # Alarms for devices the inventory does not know: no contract, so no ticket.
     orphaned: list[Alarm] = field(default_factory=list)
 
@@ -47,8 +67,10 @@ def apply_alarms(
     cleared: Sequence[Alarm],
     contexts: dict[str, DeviceContext],
     now: datetime,
+    notify: Notifier | None = None,
 ) -> TicketOutcome:
     """Apply an evaluation's firing and cleared alarms to the tickets."""
+    notify = notify or Silent()
     outcome = TicketOutcome()
     for alarm in firing:
         ctx = contexts.get(alarm.device)
@@ -57,26 +79,64 @@ def apply_alarms(
             continue
         ticket = tx.active_ticket(alarm.fingerprint)
         if ticket is None:
-            outcome.opened.append(open_ticket(tx, alarm, ctx, now))
+            earlier = tx.last_closed_ticket(alarm.fingerprint)
+            closed_at = earlier.closed_at if earlier is not None else None
+            if (
+                earlier is not None
+                and closed_at
+                and now - closed_at <= ctx.contract.recurrence_window
+            ):
+                reopened = reopen_for_recurrence(tx, earlier, alarm, ctx, now)
+                outcome.reopened.append(reopened)
+                notify.queue(tx, "ticket.reopened", reopened, now, reason="the fault recurred")
+                continue
+            opened = open_ticket(tx, alarm, ctx, now, earlier)
+            outcome.opened.append(opened)
+            notify.queue(tx, "ticket.opened", opened, now)
+            continue
+        if ticket.status is TicketStatus.resolved and ticket.recovered_at is not None:
+            reopened = reopen_for_recurrence(tx, ticket, alarm, ctx, now)
+            outcome.reopened.append(reopened)
+            notify.queue(tx, "ticket.reopened", reopened, now, reason="the fault recurred")
             continue
         updated = add_evidence(tx, ticket, alarm, ctx, now)
         if updated.level != ticket.level:
             outcome.raised.append(updated)
+            notify.queue(tx, "ticket.level_raised", updated, now, previous=ticket.level.value)
         else:
             outcome.evidence.append(updated)
     for alarm in cleared:
         ticket = tx.active_ticket(alarm.fingerprint)
         if ticket is not None and ticket.recovered_at is None:
-            outcome.recovered.append(record_recovery(tx, ticket, alarm, now))
+            recovered = record_recovery(tx, ticket, alarm, now)
+            outcome.recovered.append(recovered)
+            notify.queue(tx, "ticket.recovered", recovered, now)
     return outcome
 
 
-def open_ticket(tx: StoreTx, alarm: Alarm, ctx: DeviceContext, now: datetime) -> TicketRecord:
-    """Open a ticket for a new fault, its clocks running from detection."""
+def is_internal(alarm: Alarm) -> bool:
+    """Monitoring's own faults (an agent or collector silent) are our operations' tickets."""
+    return alarm.labels.get("audience") == "operations"
+
+
+def open_ticket(
+    tx: StoreTx,
+    alarm: Alarm,
+    ctx: DeviceContext,
+    now: datetime,
+    earlier: TicketRecord | None = None,
+) -> TicketRecord:
+    """Open a ticket for a new fault, its clocks running from detection.
+
+    ``earlier``: the last closed ticket of the same fault, outside the recurrence window;
+    the new ticket is linked to it (and to what it was linked to).
+    """
     # A device clock running ahead must not push due times into the future.
     detected_at = min(alarm.observed_at, now)
     due = due_for(ctx, alarm.level, detected_at)
     serial = tx.next_ticket_number(now.year)
+    related = () if earlier is None else (earlier.number, *earlier.related)
+    engineers = ctx.site.engineers
     ticket = tx.insert_ticket(
         NewTicket(
             number=format_number(now.year, serial),
@@ -94,12 +154,53 @@ def open_ticket(tx: StoreTx, alarm: Alarm, ctx: DeviceContext, now: datetime) ->
             labels=dict(alarm.labels),
             detected_at=detected_at,
             due=due,
+            assignee=engineers[0].name if engineers else None,
+            internal=is_internal(alarm),
+            related=related,
+            snapshot=tx.snapshot(
+                alarm.device, alarm.observation_id, frozenset(x.name for x in alarm.evidence)
+            ),
         ),
         now,
     )
     data = {**_alarm_data(alarm), "title": alarm.title, "due": _due_data(due)}
+    if related:
+        data["related"] = list(related)
+    if ticket.assignee:
+        data["assignee"] = ticket.assignee
     tx.add_event(ticket.id, now, EventKind.opened, SYSTEM_ACTOR, data)
     return ticket
+
+
+def reopen_for_recurrence(
+    tx: StoreTx, ticket: TicketRecord, alarm: Alarm, ctx: DeviceContext, now: datetime
+) -> TicketRecord:
+    """The fault is back soon after it was fixed: the same ticket, reopened and counted."""
+    data = {**_alarm_data(alarm), "recurrences": ticket.recurrences + 1}
+    tx.add_event(ticket.id, now, EventKind.recurred, SYSTEM_ACTOR, data)
+    tx.add_event(ticket.id, now, EventKind.reopened, SYSTEM_ACTOR, {"reason": "the fault recurred"})
+    fields: TicketFields = {
+        "status": TicketStatus.open,
+        "recurrences": ticket.recurrences + 1,
+        "recovered_at": None,
+        "resolved_at": None,
+        "signed_off_at": None,
+        "closed_at": None,
+        "followup_due_at": None,
+        "last_seen_at": max(ticket.last_seen_at, min(alarm.observed_at, now)),
+        "evidence_count": ticket.evidence_count + 1,
+    }
+    if alarm.level.is_worse_than(ticket.level):
+        fields["level"] = alarm.level
+        tx.add_event(
+            ticket.id,
+            now,
+            EventKind.level_raised,
+            SYSTEM_ACTOR,
+            {"from": ticket.level.value, "to": alarm.level.value},
+        )
+    tx.update_ticket(ticket.id, fields, now)
+    return refresh_clocks(tx, ticket.id, ClockPolicy.of(ctx), now)
 
 
 def add_evidence(
@@ -115,19 +216,20 @@ def add_evidence(
         # The fault came back before anyone resolved the ticket: it is not recovered.
         fields["recovered_at"] = None
         data["returned_after_recovery"] = True
+    if ticket.status is TicketStatus.resolved:
+        data["after_resolution"] = True
     tx.add_event(ticket.id, now, EventKind.evidence, SYSTEM_ACTOR, data)
     if alarm.level.is_worse_than(ticket.level):
-        due = due_for(ctx, alarm.level, ticket.detected_at)
         fields["level"] = alarm.level
-        fields["due"] = due
         raised = {
             "from": ticket.level.value,
             "to": alarm.level.value,
             "observation_id": alarm.observation_id,
-            "due": _due_data(due),
             "previous_due": _due_data(ticket.due),
         }
         tx.add_event(ticket.id, now, EventKind.level_raised, SYSTEM_ACTOR, raised)
+        tx.update_ticket(ticket.id, fields, now)
+        return refresh_clocks(tx, ticket.id, ClockPolicy.of(ctx), now)
     return tx.update_ticket(ticket.id, fields, now)
 
 
@@ -137,6 +239,28 @@ def record_recovery(tx: StoreTx, ticket: TicketRecord, alarm: Alarm, now: dateti
     data = {"observation_id": alarm.observation_id, "observed_at": recovered_at.isoformat()}
     tx.add_event(ticket.id, now, EventKind.recovered, SYSTEM_ACTOR, data)
     return tx.update_ticket(ticket.id, {"recovered_at": recovered_at}, now)
+
+
+def refresh_clocks(tx: StoreTx, ticket_id: int, policy: ClockPolicy, now: datetime) -> TicketRecord:
+    """Replay the ticket's events and store the clocks' due and met times for listing.
+
+    The stored columns are a cache for queries and lists; the event log stays the truth.
+    """
+    ticket = tx.ticket_for_update(ticket_id)
+    if ticket is None:
+        raise LookupError(f"ticket {ticket_id} does not exist")
+    views = clock_views(policy, ticket.level, ticket.detected_at, tx.events(ticket_id), now)
+    return tx.update_ticket(
+        ticket_id,
+        {
+            "level": views.level,
+            "due": views.due,
+            "met_response": views[ClockName.response].met_at,
+            "met_onsite": views[ClockName.onsite].met_at,
+            "met_resolve": views[ClockName.resolve].met_at,
+        },
+        now,
+    )
 
 
 def _alarm_data(alarm: Alarm) -> dict[str, Any]:

@@ -61,13 +61,26 @@ def check_scope(role: Role, customer: str | None) -> None:
 
 
 def issue_token(
-    store: Store, role: Role, customer: str | None, note: str | None, now: datetime
+    store: Store,
+    role: Role,
+    customer: str | None,
+    note: str | None,
+    now: datetime,
+    name: str | None = None,
 ) -> IssuedToken:
-    """Create and store a token; the clear text is returned once and never stored."""
+    """Create and store a token; the clear text is returned once and never stored.
+
+    ``name`` is the person who holds it: ticket steps taken with it record that name.
+    """
     check_scope(role, customer)
     token = new_token()
     record = store.add_token(
-        hash_token(token), role, customer.strip() if customer else None, note, now
+        hash_token(token),
+        role,
+        customer.strip() if customer else None,
+        note,
+        now,
+        name=name.strip() if name else None,
     )
     return IssuedToken(token=token, record=record)
 

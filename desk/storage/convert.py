@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from desk.model import Role, TicketStatus
-from desk.storage.records import DueTimes, EventRecord, TicketRecord, TokenRecord
-from desk.storage.tables import ApiTokenRow, TicketEventRow, TicketRow
+from desk.storage.records import (
+    ComponentRecord,
+    DueTimes,
+    EventRecord,
+    OutboxRecord,
+    PartRecord,
+    PartUseRecord,
+    TicketRecord,
+    TokenRecord,
+)
+from desk.storage.tables import (
+    ApiTokenRow,
+    DeviceComponentRow,
+    OutboxRow,
+    PartRow,
+    PartUseRow,
+    TicketEventRow,
+    TicketRow,
+)
 from weibao.levels import Level
 
 
@@ -35,6 +52,16 @@ def ticket_record(row: TicketRow) -> TicketRecord:
         evidence_count=row.evidence_count,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        assignee=row.assignee,
+        internal=row.internal,
+        recurrences=row.recurrences,
+        related=tuple(row.related or ()),
+        snapshot=dict(row.snapshot or {}),
+        resolved_at=row.resolved_at,
+        signed_off_at=row.signed_off_at,
+        closed_at=row.closed_at,
+        followup_due_at=row.followup_due_at,
+        followup_done_at=row.followup_done_at,
     )
 
 
@@ -50,4 +77,49 @@ def token_record(row: ApiTokenRow) -> TokenRecord:
         note=row.note,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        name=row.name,
+    )
+
+
+def part_record(row: PartRow) -> PartRecord:
+    return PartRecord(row.part_number, row.name, row.quantity, row.location, row.updated_at)
+
+
+def part_use_record(row: PartUseRow) -> PartUseRecord:
+    return PartUseRecord(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        device=row.device,
+        at=row.at,
+        actor=row.actor,
+        part_number=row.part_number,
+        name=row.name,
+        quantity=row.quantity,
+        from_stock=row.from_stock,
+        serial_out=row.serial_out,
+        serial_in=row.serial_in,
+        rma_number=row.rma_number,
+        rma_status=row.rma_status,
+    )
+
+
+def component_record(row: DeviceComponentRow) -> ComponentRecord:
+    return ComponentRecord(
+        row.device, row.part_number, row.serial, row.installed_at, row.ticket, row.removed_at
+    )
+
+
+def outbox_record(row: OutboxRow) -> OutboxRecord:
+    return OutboxRecord(
+        id=row.id,
+        channel=row.channel,
+        kind=row.kind,
+        ticket=row.ticket,
+        notice=dict(row.notice),
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
     )

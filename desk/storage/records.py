@@ -40,6 +40,11 @@ class NewTicket:
     detected_at: datetime
     due: DueTimes
     status: TicketStatus = TicketStatus.open
+    assignee: str | None = None
+    internal: bool = False
+    recurrences: int = 0
+    related: tuple[str, ...] = ()
+    snapshot: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,16 @@ class TicketRecord:
     evidence_count: int
     created_at: datetime
     updated_at: datetime
+    assignee: str | None = None
+    internal: bool = False
+    recurrences: int = 0
+    related: tuple[str, ...] = ()
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    resolved_at: datetime | None = None
+    signed_off_at: datetime | None = None
+    closed_at: datetime | None = None
+    followup_due_at: datetime | None = None
+    followup_done_at: datetime | None = None
 
 
 class TicketFields(TypedDict, total=False):
@@ -84,6 +99,14 @@ class TicketFields(TypedDict, total=False):
     recovered_at: datetime | None
     last_seen_at: datetime
     evidence_count: int
+    assignee: str | None
+    recurrences: int
+    related: list[str]
+    resolved_at: datetime | None
+    signed_off_at: datetime | None
+    closed_at: datetime | None
+    followup_due_at: datetime | None
+    followup_done_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,10 @@ class TicketQuery:
     device: str | None = None
     limit: int = 100
     offset: int = 0
+    active: bool | None = None
+    """True: not closed; False: closed."""
+    internal: bool | None = None
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +143,7 @@ class TokenRecord:
     note: str | None
     created_at: datetime
     revoked_at: datetime | None = field(default=None)
+    name: str | None = None
 
     @property
     def active(self) -> bool:
@@ -132,3 +160,54 @@ class UnknownDeviceRecord:
     observations: int
     source: str
     identity: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    part_number: str
+    name: str
+    quantity: int
+    location: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PartUseRecord:
+    id: int
+    ticket_id: int
+    device: str
+    at: datetime
+    actor: str
+    part_number: str
+    name: str
+    quantity: int
+    from_stock: bool
+    serial_out: str | None
+    serial_in: str | None
+    rma_number: str | None
+    rma_status: str | None
+
+
+@dataclass(frozen=True)
+class ComponentRecord:
+    device: str
+    part_number: str
+    serial: str
+    installed_at: datetime
+    ticket: str | None
+    removed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    channel: str
+    kind: str
+    ticket: str | None
+    notice: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None

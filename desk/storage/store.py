@@ -8,18 +8,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from desk.model import Role
+from desk.model import Role, TicketStatus
 from desk.storage import database
-from desk.storage.convert import event_record, ticket_record, token_record
+from desk.storage.convert import (
+    component_record,
+    event_record,
+    outbox_record,
+    part_record,
+    part_use_record,
+    ticket_record,
+    token_record,
+)
 from desk.storage.records import (
+    ComponentRecord,
     EventRecord,
+    OutboxRecord,
+    PartRecord,
+    PartUseRecord,
     TicketQuery,
     TicketRecord,
     TokenRecord,
@@ -27,8 +39,13 @@ from desk.storage.records import (
 )
 from desk.storage.tables import (
     ApiTokenRow,
+    DeviceComponentRow,
     EngineStateRow,
+    EscalationRow,
     ObservationRow,
+    OutboxRow,
+    PartRow,
+    PartUseRow,
     TicketEventRow,
     TicketRow,
 )
@@ -130,7 +147,170 @@ class Store:
         with self._session() as session:
             return [event_record(row) for row in session.scalars(stmt)]
 
+    def active_ticket_ids(self) -> list[int]:
+        """Tickets not closed, oldest first: what escalation and auto-close look at."""
+        stmt = select(TicketRow.id).where(TicketRow.status != TicketStatus.closed.value)
+        with self._session() as session:
+            return list(session.scalars(stmt.order_by(TicketRow.id)))
+
+    def followups_due(self, now: datetime) -> list[TicketRecord]:
+        """Closed tickets whose follow-up call (回访) is due and not yet done."""
+        stmt = (
+            select(TicketRow)
+            .where(TicketRow.followup_due_at <= now)
+            .where(TicketRow.followup_done_at.is_(None))
+            .order_by(TicketRow.followup_due_at)
+        )
+        with self._session() as session:
+            return [ticket_record(row) for row in session.scalars(stmt)]
+
+    def open_counts(self) -> dict[tuple[str, bool], int]:
+        """Tickets not closed, by (level, internal): for /metrics."""
+        stmt = (
+            select(TicketRow.level, TicketRow.internal, func.count())
+            .where(TicketRow.status != TicketStatus.closed.value)
+            .group_by(TicketRow.level, TicketRow.internal)
+        )
+        with self._session() as session:
+            return {(lv, bool(i)): int(n) for lv, i, n in session.execute(stmt)}
+
+    def escalations(self, ticket_id: int) -> list[tuple[str, str, datetime]]:
+        stmt = (
+            select(EscalationRow.clock, EscalationRow.step, EscalationRow.at)
+            .where(EscalationRow.ticket_id == ticket_id)
+            .order_by(EscalationRow.id)
+        )
+        with self._session() as session:
+            return [(c, st, at) for c, st, at in session.execute(stmt)]
+
+    # --- parts -----------------------------------------------------------------------
+
+    def stock_part(
+        self, part_number: str, name: str, quantity: int, location: str | None, now: datetime
+    ) -> PartRecord:
+        """Add parts to the stock (a new part number is created)."""
+        with self._begin() as session:
+            row = session.scalars(
+                select(PartRow).where(PartRow.part_number == part_number).with_for_update()
+            ).first()
+            if row is None:
+                row = PartRow(
+                    part_number=part_number,
+                    name=name,
+                    quantity=0,
+                    location=location,
+                    updated_at=now,
+                )
+                session.add(row)
+            row.quantity += quantity
+            if location:
+                row.location = location
+            row.updated_at = now
+            session.flush()
+            return part_record(row)
+
+    def parts(self) -> list[PartRecord]:
+        with self._session() as session:
+            rows = session.scalars(select(PartRow).order_by(PartRow.part_number))
+            return [part_record(row) for row in rows]
+
+    def part_uses(
+        self, ticket_id: int | None = None, open_rma: bool = False
+    ) -> list[PartUseRecord]:
+        stmt = select(PartUseRow).order_by(PartUseRow.id)
+        if ticket_id is not None:
+            stmt = stmt.where(PartUseRow.ticket_id == ticket_id)
+        if open_rma:
+            stmt = stmt.where(PartUseRow.rma_number.is_not(None)).where(
+                PartUseRow.rma_status != "closed"
+            )
+        with self._session() as session:
+            return [part_use_record(row) for row in session.scalars(stmt)]
+
+    def update_rma(self, use_id: int, status: str, now: datetime) -> PartUseRecord | None:
+        with self._begin() as session:
+            row = session.get(PartUseRow, use_id)
+            if row is None or row.rma_number is None:
+                return None
+            row.rma_status = status
+            row.rma_updated_at = now
+            session.flush()
+            return part_use_record(row)
+
+    def components(self, device: str) -> list[ComponentRecord]:
+        stmt = (
+            select(DeviceComponentRow)
+            .where(DeviceComponentRow.device == device)
+            .order_by(DeviceComponentRow.id)
+        )
+        with self._session() as session:
+            return [component_record(row) for row in session.scalars(stmt)]
+
+    # --- the notification outbox -------------------------------------------------------
+
+    def outbox_claim(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxRecord]:
+        """Pending notifications that are due, leased so another desk process skips them."""
+        stmt = (
+            select(OutboxRow)
+            .where(OutboxRow.status == "pending")
+            .where(OutboxRow.next_attempt_at <= now)
+            .where((OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until <= now))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._begin() as session:
+            rows = list(session.scalars(stmt))
+            for row in rows:
+                row.lease_until = now + lease
+            return [outbox_record(row) for row in rows]
+
+    def outbox_sent(self, item_id: int, now: datetime) -> None:
+        with self._begin() as session:
+            row = session.get(OutboxRow, item_id)
+            if row is not None:
+                row.status, row.sent_at, row.lease_until = "sent", now, None
+                row.attempts += 1
+
+    def outbox_failed(
+        self, item_id: int, error: str, retry_at: datetime | None, now: datetime
+    ) -> None:
+        with self._begin() as session:
+            row = session.get(OutboxRow, item_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.last_error = error[:2000]
+            row.lease_until = None
+            if retry_at is None:
+                row.status = "failed"
+            else:
+                row.next_attempt_at = retry_at
+
+    def outbox(self, status: str | None = None, limit: int = 100) -> list[OutboxRecord]:
+        stmt = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(OutboxRow.status == status)
+        with self._session() as session:
+            return [outbox_record(row) for row in session.scalars(stmt)]
+
+    def outbox_counts(self) -> dict[str, int]:
+        stmt = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+        with self._session() as session:
+            return {st: int(n) for st, n in session.execute(stmt)}
+
     # --- observations and engine state ---------------------------------------------
+
+    def recent_observations(self, device: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The device's latest observations, newest first, for a ticket's snapshot."""
+        stmt = (
+            select(ObservationRow)
+            .where(ObservationRow.device == device)
+            .order_by(ObservationRow.time.desc())
+            .limit(limit)
+        )
+        with self._session() as session:
+            return [_observation_summary(row) for row in session.scalars(stmt)]
 
     def observation_count(self) -> int:
         with self._session() as session:
@@ -175,10 +355,21 @@ class Store:
     # --- tokens --------------------------------------------------------------------
 
     def add_token(
-        self, token_hash: str, role: Role, customer: str | None, note: str | None, now: datetime
+        self,
+        token_hash: str,
+        role: Role,
+        customer: str | None,
+        note: str | None,
+        now: datetime,
+        name: str | None = None,
     ) -> TokenRecord:
         row = ApiTokenRow(
-            token_hash=token_hash, role=role.value, customer=customer, note=note, created_at=now
+            token_hash=token_hash,
+            role=role.value,
+            customer=customer,
+            note=note,
+            created_at=now,
+            name=name,
         )
         with self._begin() as session:
             session.add(row)
@@ -207,6 +398,17 @@ class Store:
             return token_record(row)
 
 
+def _observation_summary(row: ObservationRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "time": row.time.isoformat(),
+        "source": row.source,
+        "ok": row.ok,
+        "error": row.error,
+        "samples": row.samples,
+    }
+
+
 def _reason(exc: OperationalError) -> str:
     """The driver's first line, without the SQL statement and its parameters."""
     return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
@@ -221,4 +423,11 @@ def _filtered(stmt: Select[Any], query: TicketQuery) -> Select[Any]:
         stmt = stmt.where(TicketRow.customer == query.customer)
     if query.device is not None:
         stmt = stmt.where(TicketRow.device == query.device)
+    if query.active is not None:
+        closed = TicketRow.status == TicketStatus.closed.value
+        stmt = stmt.where(~closed if query.active else closed)
+    if query.internal is not None:
+        stmt = stmt.where(TicketRow.internal.is_(query.internal))
+    if query.assignee is not None:
+        stmt = stmt.where(TicketRow.assignee == query.assignee)
     return stmt

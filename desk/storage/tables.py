@@ -129,10 +129,106 @@ class TicketRow(Base):
     evidence_count: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    internal: Mapped[bool] = mapped_column(
+        server_default=text("false"), doc="monitoring's own fault: our operations, not the customer"
+    )
+    recurrences: Mapped[int] = mapped_column(server_default=text("0"))
+    related: Mapped[list[Any]] = mapped_column(server_default=text("'[]'"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'"))
+    resolved_at: Mapped[datetime | None]
+    signed_off_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    followup_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    followup_done_at: Mapped[datetime | None]
+
+
+class EscalationRow(Base):
+    """One escalation step of one clock, claimed once: the unique key is what keeps a step
+    from being sent twice after a restart or by a second desk process."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index("uq_escalations_step", "ticket_id", "clock", "step", "due", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    clock: Mapped[str] = mapped_column(String(20))
+    step: Mapped[str] = mapped_column(String(20))
+    due: Mapped[datetime]
+    at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A notification waiting to be sent, sent, or given up on (kept, so failures show)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    ticket: Mapped[str | None] = mapped_column(String(20))
+    notice: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class PartRow(Base):
+    """Spare-part stock (备件库): what is on the shelf, decremented when a part is used."""
+
+    __tablename__ = "parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    part_number: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int]
+    location: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class PartUseRow(Base):
+    """A part used or replaced on a ticket, with the serials out and in and any vendor RMA."""
+
+    __tablename__ = "part_uses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    device: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    part_number: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int]
+    from_stock: Mapped[bool]
+    serial_out: Mapped[str | None] = mapped_column(String(200))
+    serial_in: Mapped[str | None] = mapped_column(String(200))
+    rma_number: Mapped[str | None] = mapped_column(String(100))
+    rma_status: Mapped[str | None] = mapped_column(String(20))
+    rma_updated_at: Mapped[datetime | None]
+
+
+class DeviceComponentRow(Base):
+    """A device's recorded serials (the chassis, or a component), updated by part replacements."""
+
+    __tablename__ = "device_components"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device: Mapped[str] = mapped_column(String(200), index=True)
+    part_number: Mapped[str] = mapped_column(String(100))
+    serial: Mapped[str] = mapped_column(String(200))
+    installed_at: Mapped[datetime]
+    ticket: Mapped[str | None] = mapped_column(String(20))
+    removed_at: Mapped[datetime | None]
 
 
 class TicketEventRow(Base):
-    """The ticket's timeline; later issues compute clock state from it."""
+    """The ticket's timeline; clock state is replayed from it (desk.clocks)."""
 
     __tablename__ = "ticket_events"
 
@@ -165,6 +261,9 @@ class ApiTokenRow(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    name: Mapped[str | None] = mapped_column(
+        String(200), doc="the person who holds it: recorded as who did each ticket step"
+    )
 
 
 class EngineStateRow(Base):

@@ -11,16 +11,31 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from desk.model import TicketStatus
-from desk.storage.convert import event_record, ticket_record
-from desk.storage.records import DueTimes, EventRecord, NewTicket, TicketFields, TicketRecord
+from desk.storage.convert import event_record, part_record, part_use_record, ticket_record
+from desk.storage.records import (
+    DueTimes,
+    EventRecord,
+    NewTicket,
+    PartRecord,
+    PartUseRecord,
+    TicketFields,
+    TicketRecord,
+)
 from desk.storage.tables import (
+    DeviceComponentRow,
     EngineStateRow,
+    EscalationRow,
     ObservationRow,
+    OutboxRow,
+    PartRow,
+    PartUseRow,
     TicketCounterRow,
     TicketEventRow,
     TicketRow,
 )
 from weibao.observation import Observation
+
+SNAPSHOT_SAMPLES = 300
 
 
 class StoreTx:
@@ -109,6 +124,11 @@ class StoreTx:
             evidence_count=0,
             created_at=now,
             updated_at=now,
+            assignee=ticket.assignee,
+            internal=ticket.internal,
+            recurrences=ticket.recurrences,
+            related=list(ticket.related),
+            snapshot=dict(ticket.snapshot),
         )
         self._session.add(row)
         self._session.flush()
@@ -128,6 +148,8 @@ class StoreTx:
                 )
             elif key in ("level", "status"):
                 setattr(row, key, str(value))
+            elif key == "related":
+                row.related = list(value)  # type: ignore[call-overload]
             else:
                 setattr(row, key, value)
         row.updated_at = now
@@ -142,7 +164,154 @@ class StoreTx:
         self._session.flush()
         return event_record(row)
 
-    def _insert_ignore(self, table: type[Any], values: dict[str, Any], key: str) -> bool:
+    def snapshot(
+        self,
+        device: str,
+        observation_id: str | None,
+        names: frozenset[str] = frozenset(),
+        history: int = 5,
+    ) -> dict[str, Any]:
+        """What the engineer should know before arriving: the observation that fired the
+        rule (samples, errors, what the collector noted) and the device's recent history
+        of the samples the alarm is about (``names``), bounded so a ticket stays small."""
+        out: dict[str, Any] = {}
+        if observation_id is not None:
+            row = self._session.get(ObservationRow, observation_id)
+            if row is not None:
+                out["observation"] = {
+                    "id": row.id,
+                    "time": row.time.isoformat(),
+                    "source": row.source,
+                    "ok": row.ok,
+                    "error": row.error,
+                    "meta": dict(row.meta),
+                    "samples": row.samples[:SNAPSHOT_SAMPLES],
+                    "samples_total": len(row.samples),
+                }
+        stmt = (
+            select(ObservationRow)
+            .where(ObservationRow.device == device)
+            .order_by(ObservationRow.time.desc())
+            .limit(history)
+        )
+        out["history"] = [
+            {
+                "id": r.id,
+                "time": r.time.isoformat(),
+                "source": r.source,
+                "ok": r.ok,
+                "error": r.error,
+                "samples": r.samples,
+            }
+            for r in self._session.scalars(stmt)
+        ]
+        return out
+
+    # --- the workflow ------------------------------------------------------------------
+
+    def ticket_for_update(self, ticket_id: int) -> TicketRecord | None:
+        """The ticket, locked until commit so two steps on it cannot interleave."""
+        stmt = select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()
+        row = self._session.scalars(stmt).first()
+        return None if row is None else ticket_record(row)
+
+    def events(self, ticket_id: int) -> list[EventRecord]:
+        stmt = (
+            select(TicketEventRow)
+            .where(TicketEventRow.ticket_id == ticket_id)
+            .order_by(TicketEventRow.at, TicketEventRow.id)
+        )
+        return [event_record(row) for row in self._session.scalars(stmt)]
+
+    def last_closed_ticket(self, fingerprint: str) -> TicketRecord | None:
+        """The most recently closed ticket of this fault (for recurrences)."""
+        stmt = (
+            select(TicketRow)
+            .where(TicketRow.fingerprint == fingerprint)
+            .where(TicketRow.status == TicketStatus.closed.value)
+            .order_by(TicketRow.closed_at.desc(), TicketRow.id.desc())
+            .with_for_update()
+        )
+        row = self._session.scalars(stmt).first()
+        return None if row is None else ticket_record(row)
+
+    def claim_escalation(
+        self, ticket_id: int, clock: str, step: str, due: datetime, now: datetime
+    ) -> bool:
+        """True for the one caller (of any desk process, ever) that gets to send this step."""
+        values = {"ticket_id": ticket_id, "clock": clock, "step": step, "due": due, "at": now}
+        return self._insert_ignore(EscalationRow, values, "ticket_id", "clock", "step", "due")
+
+    def enqueue(
+        self, channel: str, kind: str, ticket: str | None, notice: dict[str, Any], now: datetime
+    ) -> None:
+        """Queue a notification; it is sent after commit by the dispatcher, never inline."""
+        self._session.add(
+            OutboxRow(
+                channel=channel,
+                kind=kind,
+                ticket=ticket,
+                notice=notice,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    def take_part(self, part_number: str, quantity: int, now: datetime) -> PartRecord | None:
+        """Take parts from stock; None when the part is not stocked at all.
+
+        Raises ValueError when fewer are on the shelf than asked for: the caller says so.
+        """
+        stmt = select(PartRow).where(PartRow.part_number == part_number).with_for_update()
+        row = self._session.scalars(stmt).first()
+        if row is None:
+            return None
+        if row.quantity < quantity:
+            raise ValueError(
+                f"only {row.quantity} of part {part_number} in stock, {quantity} asked for"
+            )
+        row.quantity -= quantity
+        row.updated_at = now
+        return part_record(row)
+
+    def add_part_use(self, use: PartUseRow) -> PartUseRecord:
+        self._session.add(use)
+        self._session.flush()
+        return part_use_record(use)
+
+    def replace_component(
+        self,
+        device: str,
+        part_number: str,
+        serial_out: str | None,
+        serial_in: str | None,
+        ticket: str,
+        now: datetime,
+    ) -> None:
+        """Update the device's recorded serials: the old one removed, the new one installed."""
+        if serial_out:
+            stmt = (
+                update(DeviceComponentRow)
+                .where(DeviceComponentRow.device == device)
+                .where(DeviceComponentRow.serial == serial_out)
+                .where(DeviceComponentRow.removed_at.is_(None))
+                .values(removed_at=now)
+            )
+            self._session.execute(stmt)
+        if serial_in:
+            self._session.add(
+                DeviceComponentRow(
+                    device=device,
+                    part_number=part_number,
+                    serial=serial_in,
+                    installed_at=now,
+                    ticket=ticket,
+                )
+            )
+
+    def _insert_ignore(self, table: type[Any], values: dict[str, Any], *keys: str) -> bool:
         """INSERT ... ON CONFLICT DO NOTHING; True when a row was inserted."""
         dialect = self._session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -150,8 +319,8 @@ class StoreTx:
         stmt = (
             insert(table.__table__)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=[key])
-            .returning(columns[key])
+            .on_conflict_do_nothing(index_elements=list(keys))
+            .returning(columns[keys[0]])
         )
         # RETURNING, not rowcount: psycopg reports -1 for this statement.
         return self._session.execute(stmt).first() is not None

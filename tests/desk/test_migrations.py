@@ -17,7 +17,18 @@ from desk.storage.tables import Base
 
 from .conftest import START
 
-TABLES = {"observations", "tickets", "ticket_events", "ticket_counters", "api_tokens"}
+TABLES = {
+    "observations",
+    "tickets",
+    "ticket_events",
+    "ticket_counters",
+    "api_tokens",
+    "escalations",
+    "outbox",
+    "parts",
+    "part_uses",
+    "device_components",
+}
 
 
 def test_a_fresh_file_is_migrated_to_the_newest_revision(tmp_path: Path) -> None:
@@ -25,7 +36,7 @@ def test_a_fresh_file_is_migrated_to_the_newest_revision(tmp_path: Path) -> None
     try:
         assert store.schema_revision() is None
         store.migrate()
-        assert store.schema_revision() == head_revision() == "0001"
+        assert store.schema_revision() == head_revision() == "0002"
     finally:
         store.close()
     engine = create_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'desk.db'}")
@@ -54,7 +65,7 @@ def test_upgrading_again_is_a_no_op_and_keeps_the_data(store: Store, db_url: str
     try:
         again.migrate()
         assert [t.note for t in again.list_tokens()] == ["kept"]
-        assert again.schema_revision() == "0001"
+        assert again.schema_revision() == "0002"
     finally:
         again.close()
 

@@ -85,9 +85,11 @@ def serve(
         db=desk.store.display_url,
         schema=desk.store.schema_revision(),
     )
+    desk.start_background()
     try:
         server.run()
     finally:
+        desk.stop_background()
         desk.store.close()
 
 

@@ -50,6 +50,9 @@ def create(
     ),
     db: str = DB_OPTION,
     note: str | None = typer.Option(None, "--note", help="What the token is for."),
+    name: str | None = typer.Option(
+        None, "--name", help="Who holds it (e.g. 李强): recorded on the ticket steps they take."
+    ),
 ) -> None:
     """Create a token and print it once."""
     from desk.tokens import check_scope, issue_token, parse_role
@@ -61,7 +64,7 @@ def create(
     except WeibaoError as exc:
         raise fail(str(exc), 2) from None
     with open_store(db) as store:
-        issued = issue_token(store, parsed, customer, note, SystemClock().now())
+        issued = issue_token(store, parsed, customer, note, SystemClock().now(), name)
     typer.echo(issued.token)
     scope = f" for customer {issued.record.customer}" if issued.record.customer else ""
     typer.echo(
@@ -79,12 +82,16 @@ def list_tokens(db: str = DB_OPTION) -> None:
     if not records:
         typer.echo("no tokens yet: create one with `weibao token create --role ROLE`", err=True)
         return
-    typer.echo(f"{'ID':>4}  {'ROLE':<9} {'CUSTOMER':<24} {'CREATED':<20} {'REVOKED':<20} NOTE")
+    typer.echo(
+        f"{'ID':>4}  {'ROLE':<9} {'CUSTOMER':<24} {'CREATED':<20} {'REVOKED':<20} "
+        f"{'NAME':<12} NOTE"
+    )
     for r in records:
         revoked = r.revoked_at.strftime("%Y-%m-%dT%H:%M:%SZ") if r.revoked_at else "-"
         typer.echo(
             f"{r.id:>4}  {r.role.value:<9} {r.customer or '-':<24} "
-            f"{r.created_at.strftime('%Y-%m-%dT%H:%M:%SZ'):<20} {revoked:<20} {r.note or ''}"
+            f"{r.created_at.strftime('%Y-%m-%dT%H:%M:%SZ'):<20} {revoked:<20} "
+            f"{r.name or '-':<12} {r.note or ''}"
         )
 
 

@@ -33,6 +33,8 @@ from pydantic import (
 )
 
 from weibao.durations import format_duration, parse_duration
+from weibao.inventory.alertmanager import AlertmanagerSettings
+from weibao.inventory.notify import NotificationSettings
 from weibao.levels import DEFAULT_SLA, Level, SlaTerms
 from weibao.secrets import PREFIXES, SecretRef
 
@@ -461,6 +463,76 @@ class Site(Strict):
         return value
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class Calendar(Strict):
+    """Business hours the SLA clocks count in, instead of 24x7.
+
+    Chinese calendars move working days around public holidays (调休): ``holidays`` are
+    days off even on a weekday, ``workdays`` are working days even at a weekend.
+    """
+
+    hours: Annotated[list[str], BeforeValidator(_listify)] = Field(
+        default_factory=lambda: ["09:00-18:00"],
+        description="working hours of a day, e.g. 09:00-18:00 or [09:00-12:00, 13:30-18:00]",
+    )
+    days: list[str] = Field(default_factory=lambda: list(_WEEKDAYS[:5]))
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
+    levels: list[LevelKey] = Field(
+        default_factory=lambda: list(Level),
+        description="levels whose clocks follow the calendar; the others run 24x7",
+    )
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: list[str]) -> list[str]:
+        spans = []
+        for text in value:
+            m = _HOURS.match(str(text).replace(" ", ""))
+            if m is None or (int(m[3]) * 60 + int(m[4])) <= (int(m[1]) * 60 + int(m[2])):
+                raise InvalidValue(
+                    f"{text!r} is not a span of working hours",
+                    "write HH:MM-HH:MM with the end after the start, e.g. 09:00-18:00",
+                )
+            spans.append(str(text).replace(" ", ""))
+        if not spans:
+            raise InvalidValue("a calendar needs working hours", "write e.g. hours: 09:00-18:00")
+        return sorted(spans)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        days = [str(d).strip().lower()[:3] for d in value]
+        wrong = [d for d in days if d not in _WEEKDAYS]
+        if wrong or not days:
+            raise InvalidValue(
+                f"unknown weekday(s) {wrong}" if wrong else "a calendar needs working days",
+                "write days as mon, tue, wed, thu, fri, sat, sun",
+            )
+        return days
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Working spans as minutes after midnight, sorted."""
+        out = []
+        for text in self.hours:
+            a, b = text.split("-")
+            out.append((int(a[:2]) * 60 + int(a[3:]), int(b[:2]) * 60 + int(b[3:])))
+        return out
+
+    def weekdays(self) -> set[int]:
+        return {_WEEKDAYS.index(d) for d in self.days}
+
+
+class AutoClose(Strict):
+    """Close recovered tickets of minor levels without an engineer, after a quiet period."""
+
+    levels: list[LevelKey] = Field(default_factory=lambda: [Level.III, Level.IV])
+    after: Duration = Field(default=timedelta(hours=24), description="quiet time after recovery")
+
+
 class Contract(Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -469,6 +541,18 @@ class Contract(Strict):
     service_manager: Person
     customer_contact: Person | None = None
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
+    calendar: Calendar | None = Field(default=None, description="business hours; none = 24x7")
+    pause_reasons: list[str] = Field(
+        default_factory=list,
+        description="reasons for which the resolution clock may be paused; none = no pausing",
+    )
+    auto_close: AutoClose | None = None
+    recurrence_window: Duration = Field(default=timedelta(hours=24))
+    followup_after: Duration = Field(default=timedelta(days=3), description="回访 after closing")
+    escalate_at: float = Field(
+        default=0.8, gt=0, lt=1, description="share of a clock at which the manager is warned"
+    )
+    senior_engineers: list[Person] = Field(default_factory=list)
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
 
@@ -532,6 +616,8 @@ class Inventory(Strict):
     version: Literal[1] = 1
     defaults: Defaults = Field(default_factory=Defaults)
     customers: list[Customer] = Field(default_factory=list)
+    alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @model_validator(mode="after")
     def _whole(self, info: ValidationInfo) -> Inventory:

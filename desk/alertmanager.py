@@ -1,0 +1,285 @@
+"""Prometheus Alertmanager's webhook (format version 4) as an alarm source.
+
+Alertmanager's alerts are already classified, so they bypass the rule engine: each alert
+becomes an :class:`~weibao.observation.Alarm` on the inventory device its labels name
+(``alertmanager:`` section of the inventory, :mod:`weibao.inventory.alertmanager`), and
+:meth:`desk.ingest.Ingestor.apply_external` applies it with the usual ticket logic. One
+alert is one ticket (its fingerprint holds Alertmanager's own); a repeat adds evidence; a
+resolved alert records the recovery and leaves the ticket for the engineer. An alert
+that names no known device is answered and logged, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from desk.ingest import Ingestor
+from weibao.clock import Clock
+from weibao.inventory.alertmanager import AlertmanagerSettings
+from weibao.inventory.model import Inventory
+from weibao.logs import log_event
+from weibao.observation import Alarm, Sample
+
+PATH = "/api/v1/alertmanager"
+MAX_ALERTS = 5000
+SAMPLE = "alertmanager_alert"
+# Alertmanager writes Go's zero time for "not set"; nothing real happened before this.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Column sizes of the ticket store (rule 200, title 500).
+_MAX_NAME = 150
+_MAX_TITLE = 500
+
+# -- the webhook's JSON --------------------------------------------------------------------
+
+
+class _Lenient(BaseModel):
+    # Fields Alertmanager adds in later versions must not cost an alert: ignore them.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class WebhookAlert(_Lenient):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: AwareDatetime
+    endsAt: AwareDatetime | None = None
+    generatorURL: str = ""
+    fingerprint: str = Field(default="", max_length=64)
+
+
+class WebhookPayload(_Lenient):
+    """What Alertmanager posts to a ``webhook_configs`` receiver."""
+
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: str = ""
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    alerts: list[WebhookAlert] = Field(max_length=MAX_ALERTS)
+
+
+class UnmatchedAlert(BaseModel):
+    alertname: str
+    status: str
+    fingerprint: str
+    tried: dict[str, str] = Field(description="the device labels present, with their values")
+    reason: str
+
+
+class AlertmanagerAnswer(BaseModel):
+    firing: int = Field(description="firing alerts applied to a device's ticket")
+    resolved: int = Field(description="resolved alerts recorded as recovery")
+    unmatched: int = Field(description="alerts whose labels name no inventory device")
+    tickets_opened: list[str]
+    unmatched_alerts: list[UnmatchedAlert]
+
+
+# -- labels -> device ----------------------------------------------------------------------
+
+
+def strip_port(value: str) -> str:
+    """``10.0.0.5:9100`` -> ``10.0.0.5``, ``[2001:db8::5]:9100`` -> ``2001:db8::5``."""
+    text = value.strip()
+    if text.startswith("["):
+        return text[1:].partition("]")[0]
+    try:
+        ipaddress.ip_address(text)
+        return text  # a bare IPv6 address: its colons are not a port
+    except ValueError:
+        pass
+    host, sep, port = text.rpartition(":")
+    return host if sep and port.isdigit() and ":" not in host else text
+
+
+def _address_key(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))  # one spelling of 2001:DB8:0::5
+    except ValueError:
+        return text.lower().rstrip(".")
+
+
+@dataclass(frozen=True)
+class DeviceMatch:
+    device: str | None
+    tried: dict[str, str]
+    reason: str = ""
+
+
+class DeviceMatcher:
+    """Finds the inventory device an alert's labels name: by name, then by address."""
+
+    def __init__(self, inventory: Inventory, labels: list[str]) -> None:
+        self._labels = labels
+        self._names: dict[str, str] = {}
+        self._addresses: dict[str, set[str]] = {}
+        for ctx in inventory.contexts():
+            device = ctx.device
+            self._names[device.name.lower()] = device.name
+            if device.address:
+                self._addresses.setdefault(_address_key(device.address), set()).add(device.name)
+
+    def match(self, labels: Mapping[str, str]) -> DeviceMatch:
+        tried = {name: labels[name] for name in self._labels if labels.get(name)}
+        shared: str | None = None
+        for value in tried.values():
+            host = strip_port(value)
+            by_name = self._names.get(value.strip().lower()) or self._names.get(host.lower())
+            if by_name is not None:
+                return DeviceMatch(by_name, tried)
+            owners = self._addresses.get(_address_key(host), set())
+            if len(owners) == 1:
+                return DeviceMatch(next(iter(owners)), tried)
+            if owners:
+                shared = host
+        if shared is not None:
+            reason = (
+                f"address {shared} belongs to several devices (customers' networks overlap): "
+                "add a 'device' label with the inventory name in the Prometheus target"
+            )
+        elif tried:
+            reason = "no inventory device has this name or address"
+        else:
+            reason = f"the alert has none of the labels {', '.join(self._labels)}"
+        return DeviceMatch(None, tried, reason)
+
+
+# -- alerts -> alarms ----------------------------------------------------------------------
+
+
+@dataclass
+class Conversion:
+    firing: list[Alarm] = field(default_factory=list)
+    cleared: list[Alarm] = field(default_factory=list)
+    unmatched: list[UnmatchedAlert] = field(default_factory=list)
+
+
+def alert_fingerprint(alert: WebhookAlert) -> str:
+    """Alertmanager's fingerprint, or one made the same way from the labels if missing."""
+    if alert.fingerprint:
+        return alert.fingerprint
+    text = "\x00".join(f"{k}\x00{v}" for k, v in sorted(alert.labels.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _observed_at(alert: WebhookAlert, now: datetime) -> datetime:
+    """When it started (firing) or ended (resolved); never ahead of the desk's clock."""
+    when = alert.endsAt if alert.status == "resolved" else alert.startsAt
+    if when is None or when < _EPOCH:
+        return now
+    return min(when.astimezone(UTC), now)
+
+
+def to_alarm(
+    alert: WebhookAlert, device: str, settings: AlertmanagerSettings, now: datetime
+) -> Alarm:
+    alertname = (alert.labels.get("alertname") or "alert")[:_MAX_NAME]
+    level = settings.level_for(alert.labels)
+    title = alert.annotations.get("summary", "").strip() or alertname
+    sample_labels = {"alertname": alertname}
+    severity = alert.labels.get(settings.severity_label)
+    if severity is not None:
+        sample_labels[settings.severity_label] = severity
+    return Alarm(
+        fingerprint=f"alertmanager:{device}:{alertname}:{alert_fingerprint(alert)}",
+        device=device,
+        level=level,
+        rule=f"alertmanager:{alertname}",
+        title=title[:_MAX_TITLE],
+        description=alert.annotations.get("description", "").strip(),
+        labels=dict(alert.labels),
+        evidence=[
+            Sample(
+                name=SAMPLE, labels=sample_labels, value=1.0 if alert.status == "firing" else 0.0
+            )
+        ],
+        observed_at=_observed_at(alert, now),
+    )
+
+
+def convert(
+    payload: WebhookPayload,
+    matcher: DeviceMatcher,
+    settings: AlertmanagerSettings,
+    now: datetime,
+) -> Conversion:
+    """Sort a payload's alerts into firing and cleared alarms, and those matching nothing."""
+    out = Conversion()
+    for alert in payload.alerts:
+        found = matcher.match(alert.labels)
+        if found.device is None:
+            out.unmatched.append(
+                UnmatchedAlert(
+                    alertname=alert.labels.get("alertname", ""),
+                    status=alert.status,
+                    fingerprint=alert_fingerprint(alert),
+                    tried=found.tried,
+                    reason=found.reason,
+                )
+            )
+            continue
+        alarm = to_alarm(alert, found.device, settings, now)
+        (out.firing if alert.status == "firing" else out.cleared).append(alarm)
+    return out
+
+
+# -- HTTP ----------------------------------------------------------------------------------
+
+
+def alertmanager_router(
+    ingestor: Ingestor,
+    inventory: Inventory,
+    clock: Clock,
+    pusher: Any,
+    logger: logging.Logger | None = None,
+) -> APIRouter:
+    """``POST /api/v1/alertmanager``; ``pusher`` is the dependency that admits push roles."""
+    log = logger or logging.getLogger("weibao.desk.alertmanager")
+    settings = inventory.alertmanager
+    matcher = DeviceMatcher(inventory, settings.device_labels)
+    router = APIRouter(tags=["alertmanager"])
+
+    @router.post(PATH, response_model=AlertmanagerAnswer, dependencies=[pusher])
+    def receive_alerts(payload: WebhookPayload) -> AlertmanagerAnswer:
+        """Alertmanager's webhook (version 4). Each alert goes to the device its labels
+        name (see docs/alertmanager.md): firing opens a ticket or adds evidence, resolved
+        records the recovery; alerts matching no device are listed in the answer."""
+        result = convert(payload, matcher, settings, clock.now())
+        outcome = ingestor.apply_external(result.firing, result.cleared)
+        for alert in result.unmatched:
+            log_event(
+                log,
+                "alertmanager.unmatched",
+                logging.WARNING,
+                alertname=alert.alertname,
+                status=alert.status,
+                labels=",".join(f"{k}={v}" for k, v in alert.tried.items()),
+                hint="add the device (or its address) to the inventory, or set "
+                "alertmanager.device_labels (docs/alertmanager.md)",
+            )
+        log_event(
+            log,
+            "alertmanager.received",
+            receiver=payload.receiver,
+            firing=len(result.firing),
+            resolved=len(result.cleared),
+            unmatched=len(result.unmatched),
+        )
+        return AlertmanagerAnswer(
+            firing=len(result.firing),
+            resolved=len(result.cleared),
+            unmatched=len(result.unmatched),
+            tickets_opened=[t.number for t in outcome.opened],
+            unmatched_alerts=result.unmatched,
+        )
+
+    return router
