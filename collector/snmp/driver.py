@@ -230,7 +230,7 @@ class SnmpDriver:
                 meta["kind_mismatch"] = (
                     f"the inventory says {kind}, the profile {profile.kind.value}"
                 )
-        for fact in ("sys_object_id", "sys_name", "neighbors"):
+        for fact in ("sys_object_id", "sys_name", "neighbors", "lldp_chassis"):
             if fact in facts:
                 meta[fact] = facts[fact]
         if weak:

@@ -53,6 +53,14 @@ class Profile:
 LINUX = Profile(
     "linux",
     (
+        # Identity for reports and `weibao probe ssh`; the `true` keeps the exit status 0
+        # on a system without /etc/os-release.
+        Command(
+            "identity",
+            "uname -snrm; cat /etc/os-release 2>/dev/null; true",
+            lx.parse_identity,
+            full_only=True,
+        ),
         Command("uptime", "cat /proc/uptime", lx.parse_uptime),
         Command("loadavg", "cat /proc/loadavg", lx.parse_loadavg),
         # df exits 1 when one mount is unreadable but still prints the others.

@@ -157,5 +157,6 @@ def test_cdp_neighbours_use_interface_names() -> None:
             "remote_name": "core-sw",
             "remote_port": "TenGigabitEthernet1/0/1",
             "remote_chassis": "",
+            "remote_address": "",
         }
     ]

@@ -86,6 +86,7 @@ def test_cisco_iosxe_sensors_absent_supply_and_lldp_neighbours() -> None:
         "remote_name": "DE-XXX-XXX-FAC-MP-SW110",
         "remote_port": "Gi1/25",
         "remote_chassis": "78:85:17:84:0b:80",  # a MAC chassis ID, formatted
+        "remote_address": "10.46.101.110",  # from lldpRemManAddrTable's index
     }
     assert o.value("temperature_celsius", sensor="SW#1, Sensor#1 GREEN") == 48
     assert [s.labels["psu"] for s in o.values("power_supply_ok")] == ["Sw1, PSA Normal"]

@@ -148,6 +148,7 @@ def test_profiles_use_only_vocabulary_names(profile: str) -> None:
             "mdstat": "mdstat.txt",
             "journal": "journal.txt",
             "dmesg": "dmesg.txt",
+            "identity": "identity.txt",
         },
         "huawei-vrp": {
             "cpu_usage": "cpu_usage.txt",

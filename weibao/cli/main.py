@@ -18,6 +18,7 @@ from weibao.cli import (
     rules_cmd,
     serve,
     token,
+    topology_cmd,
 )
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ for module in (
     inspect_cmd,
     probe_cmd,
     collector_cmd,
+    topology_cmd,
 ):
     module.register(app)
 

@@ -172,3 +172,17 @@ def parse_dmesg(text: str, since: datetime) -> Reading:
 def _log_reading(source: str, lines: list[str]) -> Reading:
     latest = lines[-1][:LOG_TEXT_MAX] if lines else ""
     return Reading([sample("log_error_lines", float(len(lines)), source=source, text=latest)])
+
+
+def parse_identity(text: str) -> Reading:
+    """``uname -snrm`` then /etc/os-release: facts only (hostname, kernel, arch, os_name)."""
+    lines = text.splitlines()
+    facts: dict[str, str] = {}
+    parts = lines[0].split() if lines else []
+    if len(parts) == 4:
+        facts.update(hostname=parts[1], kernel=f"{parts[0]} {parts[2]}", arch=parts[3])
+    for line in lines[1:]:
+        key, _, value = line.partition("=")
+        if key == "PRETTY_NAME" and value.strip().strip("\"'"):
+            facts["os_name"] = value.strip().strip("\"'")[:200]
+    return Reading(facts=facts)
