@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -146,13 +147,8 @@ class Dispatcher:
         lanes: dict[str, list[OutboxItem]] = {}
         for item in items:
             lanes.setdefault(item.channel, []).append(item)
-        sent = retried = gave_up = 0
-        for outcome in self._deliver_lanes(lanes):
-            result = self._record(outcome)
-            sent += result == "sent"
-            retried += result == "retry"
-            gave_up += result == "gave_up"
-        return DispatchReport(sent, retried, gave_up)
+        results = Counter(self._record(outcome) for outcome in self._deliver_lanes(lanes))
+        return DispatchReport(results["sent"], results["retry"], results["gave_up"])
 
     def _deliver_lanes(self, lanes: dict[str, list[OutboxItem]]) -> Iterator[_Outcome]:
         """Outcomes as they come: each channel's items in order, the channels side by side."""

@@ -15,7 +15,7 @@ from weibao.levels import DEFAULT_SLA, Level
 START = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
-R, O, X = ClockName.response, ClockName.onsite, ClockName.resolve
+R, ONSITE, X = ClockName.response, ClockName.onsite, ClockName.resolve
 HQ = ClockPolicy.default(hq=True)
 REMOTE = ClockPolicy.default(hq=False)
 
@@ -38,7 +38,7 @@ def test_every_level_at_hq_and_remote_sites_gets_the_contract_terms() -> None:
             views = clock_views(policy, level, START, [opened(level)], START)
             terms = DEFAULT_SLA[level]
             assert views[R].due == START + terms.response
-            assert views[O].due == START + terms.onsite(hq)
+            assert views[ONSITE].due == START + terms.onsite(hq)
             assert views[X].due == START + terms.resolve
             assert not any(views[c].breached or views[c].paused for c in ClockName)
 
@@ -60,7 +60,7 @@ def test_arrival_meets_response_and_on_site_and_resolution_meets_all() -> None:
     views = clock_views(
         REMOTE, Level.II, START, [opened(), ev(EventKind.arrived, START + 10 * M)], START + H
     )
-    assert views[R].met_at == views[O].met_at == START + 10 * M
+    assert views[R].met_at == views[ONSITE].met_at == START + 10 * M
     done = clock_views(
         REMOTE, Level.II, START, [opened(), ev(EventKind.resolved, START + H)], START + 2 * H
     )

@@ -2,7 +2,7 @@
 
 It follows the contract of desk.notify.dispatcher.Outbox (due items only, leased while
 claimed, attempts counted, given-up items kept as failed); the desk's database outbox
-implements the same contract and is tested separately, against SQLite and PostgreSQL.
+implements the same contract and is tested separately, with the desk's storage.
 """
 
 from __future__ import annotations
