@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desk.alertmanager import alertmanager_router
@@ -63,6 +64,7 @@ def create_app(
     max_batch: int = MAX_BATCH,
     logger: logging.Logger | None = None,
     ingestor: Ingestor | None = None,
+    collectors: Sequence[Collector] = (),
 ) -> FastAPI:
     """The desk's ASGI app over an already migrated store."""
     log = logger or logging.getLogger("weibao.desk.api")
@@ -120,7 +122,7 @@ def create_app(
 
     app.include_router(ticket_router(store, workflow, clock, reader, stock, manager))
     app.include_router(alertmanager_router(ingestor, inventory, clock, pusher))
-    app.include_router(metrics_router(store, ingestor, clock))
+    app.include_router(metrics_router(store, ingestor, clock, collectors))
 
     @app.middleware("http")
     async def log_requests(

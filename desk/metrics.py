@@ -9,7 +9,7 @@ replays the event log with the contract's calendar (:mod:`desk.escalation`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from fastapi import APIRouter, Response
@@ -112,9 +112,13 @@ def _share(start: datetime, due: datetime, now: datetime) -> float:
     return 1.0 if span <= 0 else (now - start).total_seconds() / span
 
 
-def metrics_router(store: Store, ingestor: Ingestor, clock: Clock) -> APIRouter:
+def metrics_router(
+    store: Store, ingestor: Ingestor, clock: Clock, extra: Sequence[Collector] = ()
+) -> APIRouter:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeskCollector(store, ingestor, clock))
+    for collector in extra:
+        registry.register(collector)
     router = APIRouter()
 
     @router.get("/metrics", tags=["health"], response_class=Response)

@@ -24,6 +24,7 @@ from desk.housekeeping import Housekeeper
 from desk.ingest import Ingestor
 from desk.notices import TicketNotifier
 from desk.notify.dispatcher import Backoff, Dispatcher, Sender
+from desk.notify.metrics import NotificationCollector
 from desk.notify.senders import build_senders
 from desk.outbox import DbOutbox
 from desk.storage import Store
@@ -84,8 +85,6 @@ def build_desk(
         raise
     notify = TicketNotifier(inventory)
     ingestor = Ingestor(store, engine, inventory, clock, notify=notify)
-    app = create_app(store, inventory, engine, clock, ingestor=ingestor)
-    housekeeper = Housekeeper(store, inventory, clock, ingestor, notify)
     retry = inventory.notifications.retry
     dispatcher = Dispatcher(
         DbOutbox(store),
@@ -94,6 +93,15 @@ def build_desk(
         max_attempts=retry.max_attempts,
         backoff=Backoff(first=retry.first, cap=retry.max_delay),
     )
+    app = create_app(
+        store,
+        inventory,
+        engine,
+        clock,
+        ingestor=ingestor,
+        collectors=[NotificationCollector(dispatcher)],
+    )
+    housekeeper = Housekeeper(store, inventory, clock, ingestor, notify)
     return Desk(store, inventory, engine, clock, app, ingestor, housekeeper, dispatcher)
 
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from desk.clocks import ClockName, ClockPolicy, clock_views, due_for
 from desk.model import SYSTEM_ACTOR, EventKind, TicketStatus
 from desk.storage import DueTimes, NewTicket, StoreTx, TicketFields, TicketRecord
+from rules.maintenance import suppressed_until, windows_of
 from weibao.inventory.model import DeviceContext
 from weibao.observation import Alarm
 
@@ -114,6 +115,14 @@ def apply_alarms(
     return outcome
 
 
+def detection_time(alarm: Alarm, ctx: DeviceContext, now: datetime) -> datetime:
+    """When the customer's clocks start: when the fault was seen, or, for a fault that
+    outlasted a maintenance window, when the window ended (not a backlog of hours)."""
+    # A device clock running ahead must not push due times into the future.
+    seen = min(alarm.observed_at, now)
+    return min(suppressed_until(windows_of(ctx), seen), now)
+
+
 def is_internal(alarm: Alarm) -> bool:
     """Monitoring's own faults (an agent or collector silent) are our operations' tickets."""
     return alarm.labels.get("audience") == "operations"
@@ -131,8 +140,7 @@ def open_ticket(
     ``earlier``: the last closed ticket of the same fault, outside the recurrence window;
     the new ticket is linked to it (and to what it was linked to).
     """
-    # A device clock running ahead must not push due times into the future.
-    detected_at = min(alarm.observed_at, now)
+    detected_at = detection_time(alarm, ctx, now)
     due = due_for(ctx, alarm.level, detected_at)
     serial = tx.next_ticket_number(now.year)
     related = () if earlier is None else (earlier.number, *earlier.related)

@@ -37,6 +37,18 @@ class ScopedWindow:
         start = croniter(window.cron, local + timedelta(seconds=1)).get_prev(datetime)
         return bool(start <= local < start + window.duration)
 
+    def end_of(self, at: datetime) -> datetime | None:
+        """When the occurrence of this window that covers ``at`` ends; None if none does."""
+        if not self.covers(at):
+            return None
+        window = self.window
+        if window.end is not None:
+            return window.end
+        assert window.cron is not None and window.duration is not None
+        local = at.astimezone(self.tz)
+        start = croniter(window.cron, local + timedelta(seconds=1)).get_prev(datetime)
+        return start + window.duration
+
     def describe(self) -> str:
         return f"{self.scope} {self.owner}: {self.window.reason}"
 
@@ -49,6 +61,18 @@ def windows_of(ctx: DeviceContext) -> tuple[ScopedWindow, ...]:
         + [ScopedWindow("site", ctx.site.name, w, tz) for w in ctx.site.maintenance]
         + [ScopedWindow("contract", ctx.contract.id, w, tz) for w in ctx.contract.maintenance]
     )
+
+
+def suppressed_until(windows: tuple[ScopedWindow, ...], at: datetime) -> datetime:
+    """The first moment at or after ``at`` that no window covers (back-to-back windows
+    chain); a fault seen inside maintenance is the customer's problem from then on."""
+    t = at
+    for _ in range(100):  # bounded: windows are finite, but a config can chain many
+        ends = [end for w in windows if (end := w.end_of(t)) is not None]
+        if not ends:
+            return t
+        t = max(ends)
+    return t
 
 
 def window_at(windows: tuple[ScopedWindow, ...], at: datetime) -> ScopedWindow | None:
