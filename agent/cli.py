@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from agent.metrics import DEFAULT_LISTEN, parse_listen
+from agent.listen import DEFAULT_LISTEN, parse_listen
 from agent.service import STATE_DIR, AgentConfig, AgentError, inspect_once, run_agent
 from weibao.errors import WeibaoError
 from weibao.logs import setup_logging
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m agent") -> in
         config = parse_config(args)
         if args.once and args.json:
             observation = inspect_once(config)
-            print(json.dumps(observation.model_dump(mode="json"), indent=2))
+            print(json.dumps(observation, indent=2))
             return 0
         setup_logging()
         stop = threading.Event()

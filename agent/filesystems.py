@@ -1,5 +1,9 @@
 """Usage of every real filesystem, without ever hanging on a dead network mount.
 
+The mounts come from ``psutil.disk_partitions(all=True)`` (all: psutil's own choice of
+"physical" filesystems would leave out NFS and CIFS, which fill up too), the space from
+``psutil.disk_usage``, the inodes from ``os.statvfs``, psutil having none.
+
 Pseudo filesystems and read-only images (squashfs snaps, ISO images) are left out: a full
 ``/proc`` or a 100 % squashfs is not a fault anyone can fix. A device mounted twice (bind
 mounts, btrfs subvolumes) is reported once, under its first mount point, so one full disk
@@ -13,10 +17,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from agent.procfs import ProcReader
 from agent.snapshot import FilesystemUsage
+from agent.system import Psutil
+
+if TYPE_CHECKING:
+    from psutil import _ntuples as ntp
 
 PSEUDO_FS = frozenset(
     {
@@ -61,30 +68,23 @@ NETWORK_FS = frozenset(
 
 class StatvfsResult(Protocol):
     @property
-    def f_frsize(self) -> int: ...
-    @property
-    def f_blocks(self) -> int: ...
-    @property
-    def f_bfree(self) -> int: ...
-    @property
-    def f_bavail(self) -> int: ...
-    @property
     def f_files(self) -> int: ...
     @property
     def f_ffree(self) -> int: ...
 
 
 Statvfs = Callable[[str], StatvfsResult]
+Answer = tuple["ntp.sdiskusage", StatvfsResult]
 
 
 class FilesystemReader:
     def __init__(
         self,
-        proc: ProcReader,
+        ps: Psutil,
         statvfs: Statvfs = os.statvfs,
         network_timeout: float = 5.0,
     ) -> None:
-        self._proc = proc
+        self._ps = ps
         self._statvfs = statvfs
         self._timeout = network_timeout
         self._stuck: dict[str, threading.Thread] = {}
@@ -96,48 +96,51 @@ class FilesystemReader:
         notes: dict[str, str] = {}
         seen_devices: set[str] = set()
         seen_mounts: set[str] = set()
-        for device, mountpoint, fstype, options in self._proc.mounts():
+        for part in self._ps.disk_partitions(all=True):
+            device, mountpoint, fstype = part.device, part.mountpoint, part.fstype
             if fstype in PSEUDO_FS or mountpoint in seen_mounts or device in seen_devices:
                 continue
             seen_mounts.add(mountpoint)
             if device.startswith("/") or ":" in device:
                 seen_devices.add(device)  # a block device or a network export
             try:
-                stat = self._stat(mountpoint, network=fstype in NETWORK_FS)
+                space, inodes = self._ask(mountpoint, network=fstype in NETWORK_FS)
             except (OSError, TimeoutError) as exc:
                 notes[mountpoint] = _reason(exc)
                 continue
-            if stat.f_blocks == 0:
+            if space.total == 0:
                 continue  # reports no size at all: nothing to fill
-            frsize = stat.f_frsize
             usages.append(
                 FilesystemUsage(
                     mountpoint=mountpoint,
                     device=device,
                     fstype=fstype,
-                    size_bytes=stat.f_blocks * frsize,
-                    free_bytes=stat.f_bfree * frsize,
-                    avail_bytes=stat.f_bavail * frsize,
-                    files=stat.f_files,
-                    files_free=stat.f_ffree,
-                    readonly="ro" in options,
+                    size_bytes=space.total,
+                    free_bytes=space.total - space.used,  # root's reserve included
+                    avail_bytes=space.free,  # what other users can still write
+                    files=inodes.f_files,
+                    files_free=inodes.f_ffree,
+                    readonly="ro" in part.opts.split(","),
                 )
             )
         return usages, notes
 
-    def _stat(self, mountpoint: str, network: bool) -> StatvfsResult:
+    def _usage(self, mountpoint: str) -> Answer:
+        return self._ps.disk_usage(mountpoint), self._statvfs(mountpoint)
+
+    def _ask(self, mountpoint: str, network: bool) -> Answer:
         if not network:
-            return self._statvfs(mountpoint)
+            return self._usage(mountpoint)
         with self._lock:
             stuck = self._stuck.get(mountpoint)
             if stuck is not None and stuck.is_alive():
                 raise TimeoutError(f"statvfs has not returned for {self._timeout:g} s or more")
             self._stuck.pop(mountpoint, None)
-        result: list[StatvfsResult | OSError] = []
+        result: list[Answer | OSError] = []
 
         def ask() -> None:
             try:
-                result.append(self._statvfs(mountpoint))
+                result.append(self._usage(mountpoint))
             except OSError as exc:
                 result.append(exc)
 

@@ -4,31 +4,31 @@ The health inspection (every interval) covers CPU, load, memory, filesystems, di
 interface rates, processes, RAID, sensors, failed units and the clock; the full
 inspection (daily, and the first after start) adds SMART health and the busiest
 processes. Rates need two snapshots: :meth:`Inspector.prime` takes the first, and an
-inspection without an earlier snapshot leaves the rates out instead of guessing.
+inspection without an earlier snapshot leaves the rates out instead of guessing. So do
+the busiest processes: every inspection starts each process's CPU measure (psutil's
+``cpu_percent``), and the full one reads it, a share over the interval since the one
+before.
 
 Names follow ``docs/observations.md``; ``meta`` carries the server's identity and, for
-every reading that could not be taken, ``unknown.<sample>`` with the reason.
+every reading that could not be taken, ``unknown.<sample>`` with the reason. The
+observation is built as the plain dict the desk receives (:mod:`agent.wire`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 from agent.host import Host
 from agent.identity import BootMemory, Identity
-from agent.processes import ListProcesses, top_processes
+from agent.processes import top_processes
 from agent.rates import Rates
 from agent.snapshot import CpuTimes, Snapshot
+from agent.wire import WireObservation, WireSample, observation
+from agent.wire import sample as _sample
 from weibao import __version__
 from weibao.clock import Clock
-from weibao.observation import Observation, Sample, Source
 
 MAX_FAILED_UNITS_LISTED = 20
-
-
-def _sample(name: str, value: float, digits: int = 6, **labels: str) -> Sample:
-    return Sample(name=name, labels=labels, value=round(float(value), digits))
 
 
 class Inspector:
@@ -42,9 +42,6 @@ class Inspector:
         identity: Callable[[], Identity],
         *,
         boot_memory: BootMemory | None = None,
-        list_procs: ListProcesses | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        process_window: float = 1.0,
         top: int = 5,
     ) -> None:
         self.device = device
@@ -52,21 +49,20 @@ class Inspector:
         self._clock = clock
         self._identity = identity
         self._boot = boot_memory
-        self._list_procs = list_procs or host.proc.process_usage
-        self._sleep = sleep
-        self._window = process_window
         self._top = top
         self._rates: Rates[tuple[str, str, str]] = Rates()
         self._cpu: CpuTimes | None = None
 
     def prime(self) -> None:
         """Take the first snapshot, so the next inspection has rates."""
-        self._derive(self.host.snapshot())
+        self._derive(self.host.snapshot(processes="prime"))
 
-    def inspect(self, full: bool = False) -> Observation:
+    def inspect(self, full: bool = False) -> WireObservation:
         now = self._clock.now()
-        snap = self.host.snapshot(smart="now" if full else "skip")
-        samples = [Sample(name="up", value=1), *self._derive(snap), *_levels(snap)]
+        snap = self.host.snapshot(
+            smart="now" if full else "skip", processes="measure" if full else "prime"
+        )
+        samples = [_sample("up", 1), *self._derive(snap), *_levels(snap)]
         meta = {
             **self._identity().meta(),
             "inspection": "full" if full else "health",
@@ -80,7 +76,7 @@ class Inspector:
                 unknown["rebooted"] = f"cannot keep the boot id: {exc.strerror}"
             else:
                 if rebooted is not None:
-                    samples.append(Sample(name="rebooted", value=int(rebooted)))
+                    samples.append(_sample("rebooted", rebooted, 0))
         if snap.failed_units:
             meta["failed_units"] = " ".join(snap.failed_units[:MAX_FAILED_UNITS_LISTED])
         if snap.clock is not None:
@@ -88,13 +84,11 @@ class Inspector:
         if full:
             samples.extend(self._top_processes(snap))
         meta.update({f"unknown.{key}": why for key, why in sorted(unknown.items())})
-        return Observation(
-            device=self.device, source=Source.agent, time=now, samples=samples, meta=meta
-        )
+        return observation(self.device, now, samples, meta)
 
-    def _derive(self, snap: Snapshot) -> list[Sample]:
+    def _derive(self, snap: Snapshot) -> list[WireSample]:
         """The samples that need the previous snapshot: CPU shares and counter rates."""
-        samples: list[Sample] = []
+        samples: list[WireSample] = []
         previous, self._cpu = self._cpu, snap.cpu
         if previous is not None and snap.cpu is not None:
             samples.extend(_cpu_samples(previous, snap.cpu))
@@ -122,19 +116,15 @@ class Inspector:
                 )
         return samples
 
-    def _top_processes(self, snap: Snapshot) -> Iterator[Sample]:
-        before, started = self._list_procs(), time.monotonic()
-        self._sleep(self._window)
-        after, elapsed = self._list_procs(), time.monotonic() - started
-        cpus = snap.cpu.cpus if snap.cpu else 1
-        by_cpu, by_memory = top_processes(before, after, elapsed, cpus, self._top)
+    def _top_processes(self, snap: Snapshot) -> Iterator[WireSample]:
+        by_cpu, by_memory = top_processes(snap.process_usage, self._top)
         for p in by_cpu:
             yield _sample("process_cpu_ratio", p.cpu_ratio, process=p.name, pid=str(p.pid))
         for p in by_memory:
             yield _sample("process_memory_bytes", p.rss_bytes, 0, process=p.name, pid=str(p.pid))
 
 
-def _cpu_samples(before: CpuTimes, after: CpuTimes) -> list[Sample]:
+def _cpu_samples(before: CpuTimes, after: CpuTimes) -> list[WireSample]:
     spent = after.total - before.total
     deltas = [a - b for a, b in zip(after.modes().values(), before.modes().values(), strict=True)]
     # A CPU taken offline lowers the totals: that interval has no meaningful share.
@@ -148,7 +138,7 @@ def _cpu_samples(before: CpuTimes, after: CpuTimes) -> list[Sample]:
     ]
 
 
-def _levels(snap: Snapshot) -> Iterator[Sample]:
+def _levels(snap: Snapshot) -> Iterator[WireSample]:
     """The samples one snapshot gives on its own."""
     if snap.uptime_seconds is not None:
         yield _sample("uptime_seconds", snap.uptime_seconds, 3)

@@ -12,7 +12,6 @@ scrape forks nothing most of the time.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -27,7 +26,6 @@ from agent.stats import AgentStats
 from weibao import __version__
 from weibao.errors import WeibaoError
 
-DEFAULT_LISTEN = "127.0.0.1:9108"
 Rows = Iterable[tuple[tuple[str, ...], float]]
 
 
@@ -207,37 +205,57 @@ class HostCollector(Collector):
         unknown.add_metric([], len(snap.unknown))
         yield unknown
         if self._stats is not None:
-            yield from self._stats.families()
+            yield from agent_families(self._stats)
+
+
+def agent_families(stats: AgentStats) -> Iterator[Metric]:
+    """The agent's account of its own work: inspections, pushes, the spool."""
+    yield _counter("inspections", "Inspections taken.", stats.inspections)
+    yield _counter(
+        "pushed_observations",
+        "Observations the desk took (new or replayed).",
+        stats.pushed_observations,
+    )
+    yield _counter(
+        "push_failures", "Pushes that failed and left the batch spooled.", stats.push_failures
+    )
+    if stats.last_push_success is not None:
+        yield _gauge(
+            "last_push_success_timestamp_seconds",
+            "When the desk last took a batch, Unix time.",
+            stats.last_push_success,
+        )
+    if stats.spool is not None:
+        yield _gauge("spool_batches", "Batches waiting for the desk.", stats.spool.batches)
+        yield _gauge("spool_bytes", "Bytes waiting for the desk.", stats.spool.bytes)
+        yield _counter(
+            "spool_dropped_batches",
+            "Oldest batches dropped because the spool was full.",
+            stats.spool.dropped,
+        )
+        yield _counter(
+            "rejected_batches",
+            "Batches the desk refused as invalid, set aside in the spool's rejected/.",
+            stats.spool.rejected,
+        )
+
+
+def _counter(name: str, help_text: str, value: float) -> Metric:
+    family = CounterMetricFamily(f"weibao_agent_{name}", help_text)
+    family.add_metric([], value)
+    return family
+
+
+def _gauge(name: str, help_text: str, value: float) -> Metric:
+    family = GaugeMetricFamily(f"weibao_agent_{name}", help_text)
+    family.add_metric([], value)
+    return family
 
 
 def make_registry(snapshot: Callable[[], Snapshot], stats: AgentStats | None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(HostCollector(snapshot, stats))
     return registry
-
-
-def parse_listen(text: str) -> tuple[str, int] | None:
-    """``127.0.0.1:9108``, ``[::1]:9108`` or ``9108`` (loopback); ``off`` for no endpoint."""
-    text = text.strip()
-    if text.lower() in ("off", "none", ""):
-        return None
-    host, sep, port_text = text.rpartition(":")
-    if not sep:
-        host, port_text = "127.0.0.1", text
-    host = host.strip("[]") or "127.0.0.1"
-    if host == "localhost":
-        host = "127.0.0.1"  # the one name worth accepting: no resolver at start-up
-    try:
-        ipaddress.ip_address(host)
-        port = int(port_text)
-        if not 0 <= port <= 65535:
-            raise ValueError
-    except ValueError:
-        raise WeibaoError(
-            f"--listen {text!r} is not an address and port: use e.g. 127.0.0.1:9108, "
-            "[::1]:9108 or off"
-        ) from None
-    return host, port
 
 
 def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> WSGIServer:

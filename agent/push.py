@@ -21,11 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
+from agent.wire import WireObservation, to_wire
 from weibao.errors import WeibaoError
-from weibao.observation import Observation
+
+if TYPE_CHECKING:
+    from weibao.observation import Observation
 
 PUSH_PATH = "/api/v1/observations"
 
@@ -110,9 +114,9 @@ class PushClient:
     def close(self) -> None:
         self._client.close()
 
-    def push(self, observations: Sequence[Observation]) -> PushResult:
+    def push(self, observations: Sequence[Observation | WireObservation]) -> PushResult:
         """Send a batch; raise PushError when the desk does not take it."""
-        body = [obs.model_dump(mode="json") for obs in observations]
+        body = [to_wire(obs) for obs in observations]
         try:
             response = self._client.post(PUSH_PATH, json=body)
         except httpx.TimeoutException:

@@ -21,16 +21,15 @@ from typing import Protocol
 from agent.push import Failure, PushClient, PushError
 from agent.spool import Spool
 from agent.stats import AgentStats
+from agent.wire import WireObservation
 from weibao.logs import log_event
-from weibao.observation import Observation
 
 log = logging.getLogger("weibao.agent")
-DAY = 86_400.0
 
 
 class Inspects(Protocol):
     def prime(self) -> None: ...
-    def inspect(self, full: bool = False) -> Observation: ...
+    def inspect(self, full: bool = False) -> WireObservation: ...
 
 
 class AgentRunner:
@@ -110,7 +109,7 @@ class AgentRunner:
             self._dropped_seen = self._spool.dropped
         return self.flush(budget)
 
-    def _push_unspooled(self, observation: Observation, exc: OSError) -> bool:
+    def _push_unspooled(self, observation: WireObservation, exc: OSError) -> bool:
         log_event(
             log,
             "agent.spool_unwritable",
@@ -131,7 +130,7 @@ class AgentRunner:
         self._spool.dropped += 1  # nowhere to keep it: counted with the spool's losses
         return False
 
-    def run_forever(self, interval: float, stop: threading.Event, full_every: float = DAY) -> None:
+    def run_forever(self, interval: float, stop: threading.Event, full_every: float) -> None:
         """Until ``stop`` is set: a full inspection at start and every ``full_every``
         seconds, a health inspection every ``interval`` seconds in between."""
         self._inspector.prime()

@@ -5,6 +5,10 @@ The ``weibao agent`` command parses options into a config, installs the signal h
 and calls :func:`run_agent`; everything it may refuse is an :class:`AgentError` whose
 ``exit_code`` the command returns (3, "the desk refused this agent", tells systemd not
 to restart it: retrying a wrong token only fills the journal).
+
+prometheus_client is imported only when ``/metrics`` is served and httpx only when the
+agent pushes: each costs resident memory on every customer server
+(``bench/agent/README.md``), and ``--once --json`` needs neither.
 """
 
 from __future__ import annotations
@@ -15,24 +19,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from wsgiref.simple_server import WSGIServer
+from typing import TYPE_CHECKING
 
 from agent.host import Host
 from agent.identity import BootMemory, Identity, read_identity
 from agent.inspect import Inspector
-from agent.metrics import make_registry, serve_metrics
-from agent.push import Failure, PushClient, PushError, read_token, tls_verification
-from agent.runner import DAY, AgentRunner
 from agent.spool import MiB, Spool
 from agent.stats import AgentStats
+from agent.wire import WireObservation
 from weibao.clock import SystemClock
 from weibao.errors import WeibaoError
 from weibao.logs import log_event
-from weibao.observation import Observation
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 log = logging.getLogger("weibao.agent")
 STATE_DIR = Path("/var/lib/weibao-agent")
 PRIME_SECONDS = 1.0
+DAY = 86_400.0
 
 
 class AgentError(WeibaoError):
@@ -82,7 +87,7 @@ def make_inspector(config: AgentConfig, host: Host, remember_boot: bool = True) 
     return Inspector(device, host, SystemClock(), identity, boot_memory=memory)
 
 
-def inspect_once(config: AgentConfig, host: Host | None = None) -> Observation:
+def inspect_once(config: AgentConfig, host: Host | None = None) -> WireObservation:
     """One full inspection, for ``--once --json``: nothing is written or sent."""
     inspector = make_inspector(config, host or Host.local(), remember_boot=False)
     inspector.prime()
@@ -130,6 +135,8 @@ def _serve(
 ) -> WSGIServer | None:
     if listen is None:
         return None
+    from agent.metrics import make_registry, serve_metrics
+
     registry = make_registry(lambda: host.snapshot(smart="cached"), stats)
     server = serve_metrics(registry, *listen)
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
@@ -146,6 +153,9 @@ def _push(
     stats: AgentStats,
     stop: threading.Event,
 ) -> None:
+    from agent.push import Failure, PushClient, PushError, read_token, tls_verification
+    from agent.runner import AgentRunner
+
     assert config.token_file is not None  # config.check() saw to it
     token = read_token(config.token_file)
     verify = tls_verification(config.ca_file)

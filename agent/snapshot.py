@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class CpuTimes:
-    """Seconds all CPUs together spent in each mode since boot (``/proc/stat``)."""
+    """Seconds all CPUs together spent in each mode since boot (``psutil.cpu_times``)."""
 
     user: float
     nice: float
@@ -73,7 +73,7 @@ class Load:
 
 @dataclass(frozen=True)
 class FilesystemUsage:
-    """``statvfs`` of one mount, in bytes and inodes."""
+    """Space (``psutil.disk_usage``) and inodes (``statvfs``) of one mount."""
 
     mountpoint: str
     device: str
@@ -88,7 +88,7 @@ class FilesystemUsage:
 
 @dataclass(frozen=True)
 class DiskCounters:
-    """Cumulative I/O of one whole block device (``/proc/diskstats``)."""
+    """Cumulative I/O of one whole block device (``psutil.disk_io_counters``)."""
 
     disk: str
     reads: int
@@ -100,7 +100,7 @@ class DiskCounters:
 
 @dataclass(frozen=True)
 class Interface:
-    """Cumulative counters (``/proc/net/dev``) and link state (``/sys/class/net``)."""
+    """Cumulative counters (``psutil.net_io_counters``) and link state (``net_if_stats``)."""
 
     name: str
     receive_bytes: int
@@ -122,11 +122,12 @@ class ProcessCounts:
 
 @dataclass(frozen=True)
 class ProcessUsage:
-    """One process's cumulative CPU time and its resident memory now."""
+    """One process: its share of all CPUs since the previous collection, and its
+    resident memory now."""
 
     pid: int
     name: str
-    cpu_seconds: float
+    cpu_ratio: float
     rss_bytes: int
 
 
@@ -168,6 +169,7 @@ class Snapshot:
     disks: tuple[DiskCounters, ...] = ()
     interfaces: tuple[Interface, ...] = ()
     processes: ProcessCounts | None = None
+    process_usage: tuple[ProcessUsage, ...] = ()
     raid: tuple[RaidArray, ...] = ()
     temperatures: tuple[tuple[str, float], ...] = ()
     fans: tuple[tuple[str, bool], ...] = ()

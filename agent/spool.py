@@ -8,7 +8,8 @@ Batches are replayed oldest first.
 
 A batch the desk refuses as invalid would block every later one if it stayed at the
 head, so it is moved to ``rejected/`` (itself bounded) and counted (``rejected``), where
-an engineer can read it; so is a file that no longer parses.
+an engineer can read it; so is a file that no longer parses as a list of observations
+(the desk judges the rest: the spool does not load pydantic, see :mod:`agent.wire`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from agent.wire import WireObservation, to_wire
 
-from weibao.observation import Observation
+if TYPE_CHECKING:
+    from weibao.observation import Observation
 
 _SUFFIX = ".json"
 REJECTED = "rejected"
@@ -64,9 +67,9 @@ class Spool:
     def __len__(self) -> int:
         return len(self._sizes)
 
-    def put(self, batch: list[Observation]) -> Path | None:
+    def put(self, batch: Sequence[Observation | WireObservation]) -> Path | None:
         """Store a batch behind the others; None when it alone is larger than the spool."""
-        payload = json.dumps([o.model_dump(mode="json") for o in batch]).encode()
+        payload = json.dumps([to_wire(o) for o in batch]).encode()
         if len(payload) > self.max_bytes:
             self.dropped += 1
             return None
@@ -88,15 +91,14 @@ class Spool:
         self._bytes += len(payload)
         return final
 
-    def pending(self) -> Iterator[tuple[Path, list[Observation]]]:
+    def pending(self) -> Iterator[tuple[Path, list[WireObservation]]]:
         """Batches oldest first; call ``done(path)`` once the desk took one."""
         for path in list(self._sizes):
             if path not in self._sizes:
                 continue  # dropped or handled while the caller held an earlier batch
             try:
-                data = json.loads(path.read_bytes())
-                batch = [Observation.model_validate(item) for item in data]
-            except (OSError, ValueError, TypeError, ValidationError) as exc:
+                batch = _batch(json.loads(path.read_bytes()))
+            except (OSError, ValueError) as exc:
                 self.set_aside(path, f"unreadable spool file: {exc}")
                 continue
             yield path, batch
@@ -123,3 +125,13 @@ class Spool:
     def _forget(self, path: Path) -> Path:
         self._bytes -= self._sizes.pop(path, 0)
         return path
+
+
+def _batch(data: object) -> list[WireObservation]:
+    """A list of observations, each with its id; ValueError for anything else."""
+    if not isinstance(data, list):
+        raise ValueError("not a list of observations")
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise ValueError("an entry is not an observation with an id")
+    return data

@@ -1,9 +1,10 @@
-"""Readers of ``/sys``, rooted at an injectable directory: block devices, link state,
-hardware sensors and the DMI serial number.
+"""The readings of ``/sys`` that psutil has nothing for, rooted at an injectable
+directory: which block devices are whole disks, the fans' own verdicts, and the DMI
+serial number.
 
-Names that churn or duplicate (container veths, loop devices, device-mapper volumes over a
-disk already counted) are left out here, once, so neither the desk nor ``/metrics`` sees
-a new series for every container started.
+Devices that churn or duplicate (loop devices, device-mapper volumes over a disk already
+counted) are left out here, once, so neither the desk nor ``/metrics`` sees a new series
+for every container or snap started.
 """
 
 from __future__ import annotations
@@ -13,13 +14,8 @@ from pathlib import Path
 
 # Whole devices that are not disks, or that sit on a disk already counted.
 _VIRTUAL_BLOCK = re.compile(r"^(loop|ram|zram|sr|fd|nbd|dm-)\d*$")
-# Interfaces created and destroyed with containers and VMs, and the loopback.
-_CHURN_NET = re.compile(
-    r"^(lo|veth.*|docker\d+|br-[0-9a-f]{12}|cni\d*|flannel.*|cali.*|tap.*|vnet\d+|virbr\d+-nic)$"
-)
 # Disks smartctl can ask for their health; virtio and Xen disks have no SMART.
 _SMART_BLOCK = re.compile(r"^(sd[a-z]+|hd[a-z]+|nvme\d+n\d+)$")
-_IFF_UP = 0x1
 # What vendors write in the DMI serial field when they wrote nothing.
 _NO_SERIAL = {
     "",
@@ -62,65 +58,32 @@ class SysReader:
     def smart_disks(self) -> list[str]:
         return sorted(d for d in self.whole_disks() if _SMART_BLOCK.match(d))
 
-    def watched_interface(self, name: str) -> bool:
-        return not _CHURN_NET.match(name)
+    def fans(self) -> list[tuple[str, bool]]:
+        """Fans judged ok, named ``chip/label`` (``chip/fanN`` without a label).
 
-    def link(self, name: str) -> tuple[bool | None, bool | None, float | None]:
-        """``(oper_up, admin_up, speed_bits)``; None where the kernel does not say."""
-        base = self.root / "class" / "net" / name
-        operstate = _read(base / "operstate")
-        carrier = _read_int(base / "carrier")  # EINVAL while the interface is down
-        if operstate == "up":
-            oper: bool | None = True
-        elif operstate == "unknown":
-            # Tunnels and some drivers never report an operstate; the carrier still tells.
-            oper = None if carrier is None else carrier == 1
-        elif operstate is None:
-            oper = None
-        else:
-            oper = False
-        flags = _read(base / "flags")
-        admin = None if flags is None else bool(int(flags, 16) & _IFF_UP)
-        speed = _read_int(base / "speed")  # Mb/s; -1 or EINVAL when unknown or down
-        speed_bits = speed * 1_000_000.0 if speed is not None and speed > 0 else None
-        return oper, admin, speed_bits
-
-    def hwmon(self) -> tuple[list[tuple[str, float]], list[tuple[str, bool]]]:
-        """Temperatures in °C and fans judged ok, named ``chip/label``.
-
-        A fan is judged only where the chip says: its alarm flag, else its minimum speed,
-        else 1 when it turns. A fan header reading 0 RPM with neither alarm nor minimum is
-        left out: an unused header and a dead fan look the same there.
+        psutil reads a fan's speed but not what the chip makes of it, so this stays
+        here. A fan is judged only where the chip says: its alarm flag, else its minimum
+        speed, else 1 when it turns. A fan header reading 0 RPM with neither alarm nor
+        minimum is left out: an unused header and a dead fan look the same there.
         """
-        temps: list[tuple[str, float]] = []
         fans: list[tuple[str, bool]] = []
         base = self.root / "class" / "hwmon"
         if not base.is_dir():
-            return temps, fans
-        seen: set[str] = set()
-
-        def unique(name: str, chip_dir: Path) -> str:
-            if name in seen:
-                name = f"{name}@{chip_dir.name}"
-            seen.add(name)
-            return name
-
+            return fans
+        seen: dict[str, int] = {}
         for chip_dir in sorted(base.iterdir()):
             chip = _read(chip_dir / "name") or chip_dir.name
-            for path in sorted(chip_dir.glob("temp*_input")):
-                milli = _read_int(path)
-                if milli is None:
-                    continue
-                stem = path.name.removesuffix("_input")
-                label = _read(chip_dir / f"{stem}_label") or stem
-                temps.append((unique(f"{chip}/{label}", chip_dir), milli / 1000))
             for path in sorted(chip_dir.glob("fan*_input")):
-                ok = _fan_ok(chip_dir, path.name.removesuffix("_input"), _read_int(path))
-                if ok is not None:
-                    stem = path.name.removesuffix("_input")
-                    label = _read(chip_dir / f"{stem}_label") or stem
-                    fans.append((unique(f"{chip}/{label}", chip_dir), ok))
-        return temps, fans
+                stem = path.name.removesuffix("_input")
+                ok = _fan_ok(chip_dir, stem, _read_int(path))
+                if ok is None:
+                    continue
+                name = f"{chip}/{_read(chip_dir / f'{stem}_label') or stem}"
+                seen[name] = seen.get(name, 0) + 1
+                if seen[name] > 1:  # a second chip of the same kind, as temperatures
+                    name = f"{name}#{seen[name]}"
+                fans.append((name, ok))
+        return fans
 
     def dmi_serial(self) -> str | None:
         """The product serial number; readable only by root on most machines."""

@@ -30,6 +30,7 @@ from desk.schemas import (
     TicketList,
     TicketOut,
     TicketSummary,
+    WhoAmI,
 )
 from desk.storage import Store, TicketQuery, TicketRecord
 from desk.workflow import Actor, StepRefused, TicketNotFound, Workflow, allowed_steps
@@ -94,6 +95,16 @@ def ticket_router(
                 f"no ticket {key!r}: give its id or its number, e.g. WB-2026-000123",
             )
         return ticket
+
+    @router.get("/whoami", response_model=WhoAmI, tags=["tokens"])
+    def whoami(principal: Principal = reader) -> WhoAmI:
+        """Who this token is: the name its steps are recorded under, its role and customer."""
+        return WhoAmI(
+            name=principal.name,
+            actor=principal.actor,
+            role=principal.role.value,
+            customer=principal.customer,
+        )
 
     @router.get("/tickets", response_model=TicketList, tags=["tickets"])
     def list_tickets(

@@ -297,3 +297,10 @@ class NotificationOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class WhoAmI(BaseModel):
+    name: str | None = Field(description="the person the token was issued to (--name)")
+    actor: str = Field(description="how ticket steps taken with this token are recorded")
+    role: str
+    customer: str | None

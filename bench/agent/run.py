@@ -174,11 +174,14 @@ def measure_inspections(count: int) -> dict[str, float]:
     return dict(json.loads(done.stdout))
 
 
+SERVICE_IMPORTS = "import agent.cli, agent.service, agent.metrics, agent.push, agent.runner"
+
+
 def import_costs() -> list[tuple[str, float]]:
-    """Import time of each third-party package the agent loads, with what it pulls in:
-    the cumulative time of the first (outermost) import of each top-level package."""
+    """Import time of each package the agent's service loads, with what it pulls in: the
+    cumulative time of the first (outermost) import of each top-level package."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import agent.cli"],
+        [sys.executable, "-I", "-X", "importtime", "-c", SERVICE_IMPORTS],
         capture_output=True,
         text=True,
         timeout=120,
@@ -198,6 +201,8 @@ def import_costs() -> list[tuple[str, float]]:
 
 
 def profile(count: int) -> str:
+    """Where ``count`` in-process /metrics collections, then ``count`` health inspections
+    as JSON, spend their time (cProfile, by own time)."""
     import cProfile
     import io
     import pstats
@@ -207,17 +212,27 @@ def profile(count: int) -> str:
 
     from agent.host import Host
     from agent.metrics import make_registry
+    from agent.service import AgentConfig, make_inspector
 
     host = Host.local()
     registry = make_registry(lambda: host.snapshot(smart="cached"), None)
-    generate_latest(registry)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(count):
-        generate_latest(registry)
-    profiler.disable()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+    with tempfile.TemporaryDirectory() as state:
+        inspector = make_inspector(AgentConfig(state_dir=Path(state)), host)
+        inspector.prime()
+        work = {
+            "/metrics collections": lambda: generate_latest(registry),
+            "health inspections, as JSON": lambda: json.dumps(inspector.inspect()),
+        }
+        out = io.StringIO()
+        for label, once in work.items():
+            once()
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(count):
+                once()
+            profiler.disable()
+            out.write(f"\n{count} {label}:\n")
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
     return out.getvalue()
 
 
@@ -249,13 +264,10 @@ def main() -> None:
         inspections.append(measure_inspections(args.scrapes))
         print(f"round {round_no}/{args.rounds} done", file=sys.stderr)
     report(agents, nodes, inspections, args.scrapes)
-    print(
-        "\npackages the agent imports, slowest first (python -X importtime, s, with their imports):"
-    )
+    print("\nwhat the agent's service imports, slowest first (python -X importtime, s):")
     for name, seconds in import_costs():
         print(f"  {name:<28} {seconds:.3f}")
     if args.profile:
-        print(f"\nwhere {args.scrapes} in-process /metrics collections spend their time:")
         print(profile(args.scrapes))
 
 

@@ -1,6 +1,7 @@
 """A fixture machine for the agent's readers: ``fixtures/host`` stands in for /proc, /sys
-and /etc, canned outputs stand in for systemctl, chronyc, timedatectl and smartctl, and a
-table stands in for statvfs. Nothing here reads the machine the tests run on."""
+and /etc, :class:`StandInPsutil` for psutil (with the same machine's values), canned
+outputs for systemctl, chronyc, timedatectl and smartctl, and a table for statvfs.
+Nothing here reads the machine the tests run on (``test_live.py`` does, on purpose)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from agent.host import Host
 from agent.probes import Probes
 from agent.procfs import ProcReader
 from agent.sysfs import SysReader
+from agent.system import SystemReader
+from tests.agent.stand_in import StandInPsutil
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOST = FIXTURES / "host"
@@ -104,13 +107,20 @@ def make_host(
     sys_root: Path = HOST / "sys",
     statvfs: dict[str, os.statvfs_result] | None = None,
     monotonic: Ticker | None = None,
+    ps: StandInPsutil | None = None,
+    wall_time: float = 1_795_303_600.5,
 ) -> Host:
+    """The fixture machine; ``ps`` (the psutil stand-in) may be shared with the test,
+    which moves its counters; uptime is ``wall_time`` less the stand-in's boot time."""
     commands = commands or FakeCommands()
-    proc = ProcReader(proc_root, clock_ticks=100)
+    table = table_statvfs(statvfs or STATVFS)
+    ps = ps or StandInPsutil(statvfs=table)
+    system = SystemReader(ps, wall_time=lambda: wall_time)
     return Host(
-        proc=proc,
+        system=system,
+        proc=ProcReader(proc_root),
         sysfs=SysReader(sys_root),
-        filesystems=FilesystemReader(proc, statvfs=table_statvfs(statvfs or STATVFS)),
+        filesystems=FilesystemReader(ps, statvfs=table),
         probes=Probes(
             run=commands.run,
             which=commands.which,
@@ -135,6 +145,12 @@ def healthy_commands() -> FakeCommands:
             ("smartctl", "-H", "-n", "standby", f"/dev/{disk}"), 0, "smartctl-passed.txt"
         )
     return commands
+
+
+@pytest.fixture
+def stand_in() -> StandInPsutil:
+    """psutil standing in for the fixture machine, for tests that move its counters."""
+    return StandInPsutil(statvfs=table_statvfs(STATVFS))
 
 
 @pytest.fixture

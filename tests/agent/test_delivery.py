@@ -106,7 +106,7 @@ def make_runner(
 
     def inspect(full: bool = False):  # type: ignore[no-untyped-def]
         observation = original(full)
-        made.append(observation.id)
+        made.append(observation["id"])
         return observation
 
     inspector.inspect = inspect  # type: ignore[method-assign]

@@ -1,7 +1,9 @@
-"""Inspections of the fixture machine speak the shared vocabulary, with sane values."""
+"""Inspections of the fixture machine speak the shared vocabulary, with sane values, and
+are what ``weibao.observation.Observation`` (the one definition of the format) accepts."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,8 +13,8 @@ import pytest
 from agent.host import Host
 from agent.identity import BootMemory, Identity, read_identity
 from agent.inspect import Inspector
-from agent.snapshot import ProcessUsage
 from tests.agent.conftest import HOST, Ticker, healthy_commands, make_host
+from tests.agent.stand_in import StandInProcess, StandInPsutil
 from weibao.clock import FrozenClock
 from weibao.observation import Observation
 from weibao.vocabulary import BY_NAME
@@ -31,12 +33,22 @@ def inspector(host: Host, **kwargs: object) -> Inspector:
     return Inspector("hq-db-01", host, FrozenClock(NOW), identity, **kwargs)  # type: ignore[arg-type]
 
 
+def run(agent: Inspector, full: bool = False) -> Observation:
+    """One inspection as the desk reads it: the agent's dict, sent as JSON, validated by
+    the desk's model, whose own dump must be that very dict (nothing added, dropped or
+    changed on the way)."""
+    wire = agent.inspect(full=full)
+    obs = Observation.model_validate_json(json.dumps(wire))
+    assert obs.model_dump(mode="json") == wire
+    return obs
+
+
 def value(obs: Observation, name: str, **labels: str) -> float | None:
     return obs.value(name, **labels)
 
 
 def test_health_inspection_speaks_the_vocabulary(tmp_path: Path) -> None:
-    obs = inspector(make_host(tmp_path, commands=healthy_commands())).inspect()
+    obs = run(inspector(make_host(tmp_path, commands=healthy_commands())))
     assert obs.device == "hq-db-01" and obs.source == "agent" and obs.time == NOW
     for sample in obs.samples:
         assert sample.name in BY_NAME, sample.name
@@ -48,7 +60,7 @@ def test_health_inspection_speaks_the_vocabulary(tmp_path: Path) -> None:
 
 
 def test_health_values_from_the_fixture_machine(tmp_path: Path) -> None:
-    obs = inspector(make_host(tmp_path, commands=healthy_commands())).inspect()
+    obs = run(inspector(make_host(tmp_path, commands=healthy_commands())))
     assert value(obs, "up") == 1
     assert value(obs, "uptime_seconds") == 3600.5
     assert value(obs, "load1") == 1.5
@@ -74,7 +86,7 @@ def test_health_values_from_the_fixture_machine(tmp_path: Path) -> None:
 
 
 def test_identity_in_every_observations_meta(tmp_path: Path) -> None:
-    obs = inspector(make_host(tmp_path)).inspect()
+    obs = run(inspector(make_host(tmp_path)))
     assert obs.meta["hostname"] == "hq-db-01"
     assert obs.meta["machine_id"] == "0f3c9a1e2b4d4c6e8a0b1c2d3e4f5a6b"
     assert obs.meta["dmi_serial"] == "CN7012345678"
@@ -90,53 +102,58 @@ def test_dmi_serial_copied_by_the_unit_when_sysfs_hides_it(tmp_path: Path) -> No
 
 
 def test_no_systemd_means_unknown_never_zero(tmp_path: Path) -> None:
-    obs = inspector(make_host(tmp_path, systemd=False)).inspect()
+    obs = run(inspector(make_host(tmp_path, systemd=False)))
     assert value(obs, "systemd_failed_units") is None
     assert obs.meta["unknown.systemd_failed_units"] == "systemd is not running on this machine"
     assert value(obs, "clock_offset_seconds") is None
     assert "unknown.clock_offset_seconds" in obs.meta
 
 
-def test_a_missing_reader_costs_only_its_part(tmp_path: Path, host_copy: Path) -> None:
-    (host_copy / "proc" / "meminfo").unlink()
-    (host_copy / "proc" / "loadavg").write_text("garbage\n")
-    obs = inspector(make_host(tmp_path, proc_root=host_copy / "proc")).inspect()
+def test_a_missing_reader_costs_only_its_part(tmp_path: Path, stand_in: StandInPsutil) -> None:
+    stand_in.failing["virtual_memory"] = FileNotFoundError(
+        2, "No such file or directory", "/proc/meminfo"
+    )
+    stand_in.failing["getloadavg"] = OSError(5, "Input/output error")
+    stand_in.failing["sensors_temperatures"] = RuntimeError("no 'name' file in hwmon3")
+    obs = run(inspector(make_host(tmp_path, ps=stand_in)))
     assert value(obs, "up") == 1 and value(obs, "uptime_seconds") == 3600.5
     assert value(obs, "memory_usage_ratio") is None and value(obs, "load1") is None
-    assert "No such file" in obs.meta["unknown.memory_usage_ratio"]
-    assert "unknown.load1" in obs.meta
+    assert obs.meta["unknown.memory_usage_ratio"] == "No such file or directory (/proc/meminfo)"
+    assert obs.meta["unknown.load1"] == "Input/output error"
+    assert obs.meta["unknown.temperature_celsius"] == "no 'name' file in hwmon3"
+    assert value(obs, "fan_ok", fan="nct6775/fan3") == 0  # the fans are another reader
 
 
-def bump(path: Path, name: str, column: int, by: int) -> None:
-    """Add ``by`` to one counter column of the line for ``name`` in a /proc table."""
-    lines = []
-    for line in path.read_text().splitlines():
-        fields = line.replace(":", ": ", 1).split() if path.name == "dev" else line.split()
-        key = fields[0].rstrip(":") if path.name in ("dev", "stat") else fields[2]
-        if key == name:
-            fields[column] = str(int(fields[column]) + by)
-            line = " ".join(fields)
-        lines.append(line)
-    path.write_text("\n".join(lines) + "\n")
-
-
-def test_rates_from_two_snapshots(tmp_path: Path, host_copy: Path) -> None:
+def test_link_state_unknown_keeps_the_counters(tmp_path: Path, stand_in: StandInPsutil) -> None:
+    stand_in.failing["net_if_stats"] = OSError(19, "No such device")
     ticker = Ticker()
-    host = make_host(tmp_path, proc_root=host_copy / "proc", monotonic=ticker)
-    agent = inspector(host)
+    agent = inspector(make_host(tmp_path, ps=stand_in, monotonic=ticker))
     agent.prime()
-    proc = host_copy / "proc"
-    bump(proc / "diskstats", "sda", 5, 20_000)  # sectors read: 10 MB in 10 s
-    bump(proc / "diskstats", "sda", 12, 2_500)  # 2.5 s busy in 10 s
-    bump(proc / "net" / "dev", "eth0", 1, 5_000)  # received bytes
-    bump(proc / "net" / "dev", "eth0", 3, 30)  # receive errors
-    bump(proc / "net" / "dev", "eth0", 12, 10)  # transmit drops
-    bump(proc / "stat", "cpu", 1, 600)  # user: 6 s of 20 s
-    bump(proc / "stat", "cpu", 4, 1200)  # idle
-    bump(proc / "stat", "cpu", 5, 200)  # iowait
     ticker.now += 10
-    obs = agent.inspect()
-    assert value(obs, "disk_read_bytes_rate", disk="sda") == 20_000 * 512 / 10
+    obs = run(agent)
+    assert value(obs, "interface_up", interface="eth0") is None
+    assert value(obs, "interface_bits_rate", interface="eth0", direction="in") is not None
+    assert obs.meta["unknown.interface_up"] == "No such device"
+
+
+def test_rates_from_two_snapshots(tmp_path: Path, stand_in: StandInPsutil) -> None:
+    ticker = Ticker()
+    agent = inspector(make_host(tmp_path, ps=stand_in, monotonic=ticker))
+    agent.prime()
+    sda, eth0, cpu = stand_in.disks["sda"], stand_in.nics["eth0"], stand_in.times
+    stand_in.disks["sda"] = sda._replace(
+        read_bytes=sda.read_bytes + 10_240_000,  # 10 MB in 10 s
+        busy_time=sda.busy_time + 2_500,  # 2.5 s busy in 10 s
+    )
+    stand_in.nics["eth0"] = eth0._replace(
+        bytes_recv=eth0.bytes_recv + 5_000, errin=eth0.errin + 30, dropout=eth0.dropout + 10
+    )
+    stand_in.times = cpu._replace(  # user: 6 s of 20 s
+        user=cpu.user + 6, idle=cpu.idle + 12, iowait=cpu.iowait + 2
+    )
+    ticker.now += 10
+    obs = run(agent)
+    assert value(obs, "disk_read_bytes_rate", disk="sda") == 1_024_000
     assert value(obs, "disk_write_bytes_rate", disk="sda") == 0
     assert value(obs, "disk_busy_ratio", disk="sda") == 0.25
     assert value(obs, "interface_bits_rate", interface="eth0", direction="in") == 500 * 8
@@ -147,15 +164,16 @@ def test_rates_from_two_snapshots(tmp_path: Path, host_copy: Path) -> None:
 
 
 def test_a_counter_reset_gives_no_rate_never_a_negative_one(
-    tmp_path: Path, host_copy: Path
+    tmp_path: Path, stand_in: StandInPsutil
 ) -> None:
     ticker = Ticker()
-    agent = inspector(make_host(tmp_path, proc_root=host_copy / "proc", monotonic=ticker))
+    agent = inspector(make_host(tmp_path, ps=stand_in, monotonic=ticker))
     agent.prime()
-    bump(host_copy / "proc" / "net" / "dev", "eth0", 1, -900_000)  # driver reloaded
-    bump(host_copy / "proc" / "stat", "cpu", 4, -100)  # a CPU went offline
+    eth0 = stand_in.nics["eth0"]
+    stand_in.nics["eth0"] = eth0._replace(bytes_recv=eth0.bytes_recv - 900_000)  # driver reload
+    stand_in.times = stand_in.times._replace(idle=stand_in.times.idle - 1)  # a CPU went offline
     ticker.now += 10
-    obs = agent.inspect()
+    obs = run(agent)
     assert value(obs, "interface_bits_rate", interface="eth0", direction="in") is None
     assert value(obs, "interface_bits_rate", interface="eth0", direction="out") == 0
     assert value(obs, "cpu_usage_ratio") is None
@@ -163,65 +181,69 @@ def test_a_counter_reset_gives_no_rate_never_a_negative_one(
 
 
 def test_first_inspection_without_prime_leaves_rates_out(tmp_path: Path) -> None:
-    obs = inspector(make_host(tmp_path)).inspect()
+    obs = run(inspector(make_host(tmp_path)))
     assert not [s for s in obs.samples if s.name.endswith("_rate")]
     assert value(obs, "cpu_usage_ratio") is None
 
 
-def test_full_inspection_adds_smart_and_the_busiest_processes(tmp_path: Path) -> None:
+def test_full_inspection_adds_smart_and_the_busiest_processes(
+    tmp_path: Path, stand_in: StandInPsutil
+) -> None:
     commands = healthy_commands()
     commands.answer(("smartctl", "-H", "-n", "standby", "/dev/sdb"), 8, "smartctl-failed.txt")
     commands.answer(("smartctl", "-H", "-n", "standby", "/dev/nvme0n1"), 2, "smartctl-denied.txt")
-    rounds = iter(
-        [
-            [ProcessUsage(1, "systemd", 10.0, 10_000), ProcessUsage(9, "mysqld", 100.0, 9_000_000)],
-            [ProcessUsage(1, "systemd", 10.0, 10_000), ProcessUsage(9, "mysqld", 101.0, 9_000_000)],
-        ]
-    )
-    agent = inspector(
-        make_host(tmp_path, commands=commands),
-        list_procs=lambda: next(rounds),
-        sleep=lambda _s: None,
-    )
-    obs = agent.inspect(full=True)
+    mysqld = StandInProcess(9, "mysqld", rss=9_000_000)
+    stand_in.procs.append(mysqld)
+    agent = inspector(make_host(tmp_path, commands=commands, ps=stand_in))
+    agent.prime()  # what the runner does at start, a second before the first inspection
+    mysqld.percent = 100.0  # one CPU of the two, since then
+    obs = run(agent, full=True)
     assert obs.meta["inspection"] == "full"
     assert value(obs, "disk_smart_ok", disk="sda") == 1
     assert value(obs, "disk_smart_ok", disk="sdb") == 0
     assert value(obs, "disk_smart_ok", disk="nvme0n1") is None
     assert "Permission denied" in obs.meta["unknown.disk_smart_ok[nvme0n1]"]
-    assert value(obs, "process_memory_bytes", process="mysqld", pid="9") == 9_000_000
-    assert [s.labels["process"] for s in obs.values("process_cpu_ratio")] == ["mysqld"]
-    assert 0 < (value(obs, "process_cpu_ratio", process="mysqld") or 0) <= 1
+    assert [s.labels for s in obs.values("process_cpu_ratio")] == [
+        {"process": "mysqld", "pid": "9"}  # the idle ones are not "busiest"
+    ]
+    assert value(obs, "process_cpu_ratio", process="mysqld", pid="9") == 0.5
+    biggest = obs.values("process_memory_bytes")
+    assert [(s.labels["process"], s.value) for s in biggest] == [
+        ("systemd", 3000 * 4096),
+        ("mysqld", 9_000_000),
+        ("my (odd) name", 500 * 4096),
+    ]  # zombies have no memory of their own
+
+
+def test_every_inspection_starts_the_cpu_measure_the_full_one_reads(
+    tmp_path: Path, stand_in: StandInPsutil
+) -> None:
+    agent = inspector(make_host(tmp_path, ps=stand_in))
+    health = run(agent)
+    assert not health.values("process_cpu_ratio")  # health inspections list no processes
+    assert all(p.primed for p in stand_in.procs if p.state != "zombie")
+    stand_in.procs[1].percent = 20.0  # since the health inspection
+    full = run(agent, full=True)
+    assert value(full, "process_cpu_ratio", process="my (odd) name", pid="42") == 0.1
 
 
 def test_reboot_is_told_from_an_agent_restart(tmp_path: Path, host_copy: Path) -> None:
     memory = BootMemory(tmp_path / "boot_id")
     host = make_host(tmp_path, proc_root=host_copy / "proc")
-    assert value(inspector(host, boot_memory=memory).inspect(), "rebooted") is None  # first run
-    assert value(inspector(host, boot_memory=memory).inspect(), "rebooted") == 0  # restart
+    assert value(run(inspector(host, boot_memory=memory)), "rebooted") is None  # first run
+    assert value(run(inspector(host, boot_memory=memory)), "rebooted") == 0  # restart
     (host_copy / "proc" / "sys" / "kernel" / "random" / "boot_id").write_text("new-boot\n")
-    assert value(inspector(host, boot_memory=memory).inspect(), "rebooted") == 1
-    assert value(inspector(host, boot_memory=memory).inspect(), "rebooted") == 0
+    assert value(run(inspector(host, boot_memory=memory)), "rebooted") == 1
+    assert value(run(inspector(host, boot_memory=memory)), "rebooted") == 0
 
 
 def test_meta_values_and_names_are_fit_for_the_wire(tmp_path: Path) -> None:
-    obs = inspector(make_host(tmp_path, commands=healthy_commands())).inspect(full=False)
+    obs = run(inspector(make_host(tmp_path, commands=healthy_commands())), full=True)
     assert all(isinstance(v, str) for v in obs.meta.values())
     assert all(re.match(r"^(unknown\.)?[a-z_]+(\[.*\])?$", k) for k in obs.meta)
-    again = Observation.model_validate_json(obs.model_dump_json())
-    assert again == obs
+    assert obs.time == NOW and obs.source == "agent" and obs.ok and obs.error is None
 
 
-def test_busiest_processes_come_from_proc_by_default(tmp_path: Path, host_copy: Path) -> None:
-    host = make_host(tmp_path, proc_root=host_copy / "proc")
-    stat = host_copy / "proc" / "42" / "stat"
-
-    def busier(_seconds: float) -> None:  # 1 s of CPU (100 ticks) during the window
-        fields = stat.read_text().split()
-        fields[16] = str(int(fields[16]) + 100)  # stime, after the 3-word command name
-        stat.write_text(" ".join(fields) + "\n")
-
-    obs = inspector(host, sleep=busier).inspect(full=True)
-    assert [s.labels["process"] for s in obs.values("process_cpu_ratio")] == ["my (odd) name"]
-    biggest = obs.values("process_memory_bytes")[0]
-    assert (biggest.labels, biggest.value) == ({"process": "systemd", "pid": "1"}, 3000 * 4096)
+def test_every_observation_has_its_own_id(tmp_path: Path) -> None:
+    agent = inspector(make_host(tmp_path))
+    assert len({run(agent).id for _ in range(3)}) == 3

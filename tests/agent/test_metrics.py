@@ -10,7 +10,8 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.metrics import make_registry, parse_listen, serve_metrics
+from agent.listen import parse_listen
+from agent.metrics import make_registry, serve_metrics
 from agent.spool import Spool
 from agent.stats import AgentStats
 from tests.agent.conftest import healthy_commands, make_host

@@ -22,7 +22,8 @@ def make(i: int, padding: int = 0) -> Observation:
 
 
 def minutes(spool: Spool) -> list[int]:
-    return [batch[0].time.minute for _, batch in spool.pending()]
+    """The spool gives back the JSON-ready dicts; the desk's model reads them."""
+    return [Observation.model_validate(batch[0]).time.minute for _, batch in spool.pending()]
 
 
 def test_batches_come_back_oldest_first_and_survive_a_new_spool_object(tmp_path: Path) -> None:
@@ -85,6 +86,17 @@ def test_rejected_folder_is_bounded(tmp_path: Path) -> None:
     assert spool.rejected == 4
 
 
+def test_the_agents_dicts_and_pydantic_observations_are_spooled_alike(tmp_path: Path) -> None:
+    observation = make(0)
+    spool = Spool(tmp_path)
+    as_model = spool.put([observation])
+    as_dict = spool.put([observation.model_dump(mode="json")])
+    assert as_model is not None and as_dict is not None
+    assert as_model.read_bytes() == as_dict.read_bytes()
+    [(_, first), (_, second)] = list(spool.pending())
+    assert first == second == [observation.model_dump(mode="json")]
+
+
 def test_an_unreadable_file_is_set_aside_and_the_rest_replayed(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.put([make(0)])
@@ -92,8 +104,11 @@ def test_an_unreadable_file_is_set_aside_and_the_rest_replayed(tmp_path: Path) -
     spool.put([make(2)])
     assert broken is not None
     broken.write_text('[{"not": "an observation"}]')
+    truncated = spool.put([make(3)])
+    assert truncated is not None
+    truncated.write_text('[{"id": "a"')
     (tmp_path / "000000000099.tmp").write_text("half a wri")
     reopened = Spool(tmp_path)
     assert not list(tmp_path.glob("*.tmp"))
     assert minutes(reopened) == [0, 2]
-    assert reopened.rejected == 1
+    assert reopened.rejected == 2

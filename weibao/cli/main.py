@@ -14,9 +14,11 @@ from weibao.cli import (
     check,
     collector_cmd,
     inspect_cmd,
+    parts_cmd,
     probe_cmd,
     rules_cmd,
     serve,
+    ticket_cmd,
     token,
     topology_cmd,
 )
@@ -55,6 +57,8 @@ for module in (
     probe_cmd,
     collector_cmd,
     topology_cmd,
+    ticket_cmd,
+    parts_cmd,
 ):
     module.register(app)
 
