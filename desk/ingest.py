@@ -94,7 +94,7 @@ class Ingestor:
             return dict(self._counts)
 
     def apply_external(self, firing: Sequence[Alarm], cleared: Sequence[Alarm]) -> TicketOutcome:
-        """Apply alarms that another system already classified (Alertmanager, traps).
+        """Apply alarms that another system already classified (Alertmanager).
 
         They bypass the rule engine but follow the same ticket logic: one ticket per
         fingerprint, evidence, level raise and recovery, in one transaction.

@@ -67,9 +67,7 @@ def test_between_is_zero_backwards_and_24x7_counts_everything() -> None:
 
 
 def test_a_calendar_without_working_days_is_an_error_not_a_hang() -> None:
-    never = BusinessHours(
-        Calendar(hours="09:00-18:00", days=["sat"], holidays=[]), "Asia/Shanghai"
-    )
+    never = BusinessHours(Calendar(hours="09:00-18:00", days=["sat"], holidays=[]), "Asia/Shanghai")
     never._weekdays = set()  # what a calendar of holidays only would amount to
     with pytest.raises(ValueError, match="no working hours"):
         never.add(local(2026, 3, 4, 10, 0), H)

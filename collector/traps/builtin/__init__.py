@@ -1,0 +1,1 @@
+"""Built-in trap catalog files (YAML data, read by :mod:`collector.traps.catalog_files`)."""
