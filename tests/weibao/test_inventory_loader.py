@@ -553,3 +553,24 @@ def test_parse_yaml_keeps_the_line_of_every_key_and_item() -> None:
     assert doc.lines[("a", 1)] == 4
     assert doc.lines[("b", "c")] == 5
     assert doc.line(("a", 0, "missing")) == 2
+
+
+def test_contract_workflow_terms_are_checked_with_their_line(tmp_path: Path) -> None:
+    text = HEAD.replace(
+        "        sites:\n",
+        "        calendar: {hours: 18:00-09:00, days: [mon, funday]}\n"
+        "        auto_close: {levels: [V]}\n"
+        "        escalate_at: 1.5\n"
+        "        sites:\n",
+    )
+    path = _write(tmp_path, text + DEVICE)
+    inventory, found = check_inventory(path, environ={})
+    problems = _errors(found)
+    assert inventory is None
+    where = {p.path: p.line for p in problems}
+    assert where["customers[Acme].contracts[C-1].calendar.hours"] == 9
+    assert where["customers[Acme].contracts[C-1].calendar.days"] == 9
+    assert where["customers[Acme].contracts[C-1].auto_close.levels[0]"] == 10
+    assert where["customers[Acme].contracts[C-1].escalate_at"] == 11
+    calendar = next(p for p in problems if p.path.endswith("calendar.hours"))
+    assert "HH:MM-HH:MM" in calendar.hint

@@ -464,6 +464,7 @@ class Site(Strict):
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -505,8 +506,10 @@ class Calendar(Strict):
     @field_validator("days")
     @classmethod
     def _days(cls, value: list[str]) -> list[str]:
-        days = [str(d).strip().lower()[:3] for d in value]
-        wrong = [d for d in days if d not in _WEEKDAYS]
+        full = dict(zip(_FULL_WEEKDAYS, _WEEKDAYS, strict=True))
+        given = [str(d).strip().lower() for d in value]
+        days = [full.get(d, d) for d in given]
+        wrong = [g for g, d in zip(given, days, strict=True) if d not in _WEEKDAYS]
         if wrong or not days:
             raise InvalidValue(
                 f"unknown weekday(s) {wrong}" if wrong else "a calendar needs working days",
