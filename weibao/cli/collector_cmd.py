@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("weibao.collector")
 EXIT_USAGE = 2
+EXIT_REFUSED = 3  # as the agent: systemd does not restart into the same refusal
 FLUSH_BUDGET = 30.0  # seconds of replay per delivery: a backlog must not pile up batches
 TRAP_DRAIN = 5.0  # seconds to spool the traps still queued when stopping
 
@@ -79,8 +80,8 @@ def collector(
     try:
         sink = SpoolSink(client, queue)
         asyncio.run(_run(contexts, sink, concurrency, listen, spool, catalog))
-    except PushError as exc:  # only fatal ones get here: retrying cannot help
-        fail(str(exc), 1)
+    except PushError as exc:  # only fatal ones (token or URL refused): retrying cannot help
+        fail(str(exc), EXIT_REFUSED)
     except KeyboardInterrupt:
         pass
     finally:
