@@ -191,3 +191,73 @@ def test_postgres_refuses_a_second_active_ticket_for_a_fault(store: Store) -> No
     twin = twin_of(ticket, START)
     with pytest.raises(IntegrityError), store.transaction() as tx:
         tx.insert_ticket(twin, START)
+
+
+def test_two_desks_escalate_and_notify_each_step_once(postgres_url: str) -> None:
+    """Two desk processes (two stores, two housekeepers, two dispatchers) on one database,
+    racing in threads: every escalation step is recorded once and every notice sent once."""
+    import threading
+
+    from desk.housekeeping import Housekeeper
+    from desk.notices import TicketNotifier
+    from desk.notify.dispatcher import Dispatcher
+    from desk.notify.message import Notice
+    from desk.outbox import DbOutbox
+
+    data = {
+        **INVENTORY,
+        "notifications": {"channels": [{"name": "ops", "type": "webhook", "url": "env:UNUSED"}]},
+    }
+    inventory = Inventory.model_validate(data)
+    clock = FrozenClock(START)
+    engine = rules.load_engine(IMMEDIATE_RULES)
+    stores = [Store(postgres_url), Store(postgres_url)]
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    class Recorder:
+        def send(self, notice: Notice) -> None:
+            with lock:
+                sent.append(f"{notice.kind.value} {notice.facts.get('clock', '')}")
+
+    try:
+        for store in stores:
+            store.migrate()
+        notify = TicketNotifier(inventory)
+        Ingestor(stores[0], engine, inventory, clock, notify=notify).ingest(
+            [down(START, "pg-escalate-1")]
+        )
+        clock.set(START + timedelta(minutes=40))  # level I: response and on-site overdue
+        keepers = [
+            Housekeeper(s, inventory, clock, Ingestor(s, engine, inventory, clock), notify)
+            for s in stores
+        ]
+        rounds = [threading.Thread(target=k.run_once) for k in keepers for _ in range(3)]
+        for t in rounds:
+            t.start()
+        for t in rounds:
+            t.join(30)
+        [ticket] = stores[0].list_tickets(TicketQuery(device="acme-core", active=True))
+        steps = [
+            (e.data["clock"], e.data["step"])
+            for e in stores[0].ticket_events(ticket.id)
+            if e.kind == "escalated"
+        ]
+        assert sorted(steps) == [("onsite", "breached"), ("response", "breached")]
+
+        dispatchers = [Dispatcher(DbOutbox(s), {"ops": Recorder()}, clock) for s in stores]
+        threads = [threading.Thread(target=d.dispatch_once) for d in dispatchers for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        # The module's earlier tests may have opened this fault's ticket already.
+        assert sorted(x for x in sent if x.startswith("ticket.escalated")) == [
+            "ticket.escalated onsite",
+            "ticket.escalated response",
+        ]
+        assert len(sent) == len(stores[0].outbox())  # each queued notice sent exactly once
+        assert {o.status for o in stores[0].outbox()} == {"sent"}
+    finally:
+        for store in stores:
+            store.close()
