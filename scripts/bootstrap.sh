@@ -69,7 +69,8 @@ if [ "${1:-}" = "--peers" ]; then
 fi
 
 stamp=.venv/.weibao-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# pyproject and the top-level packages: an editable install maps packages found when it ran.
+want=$( { cat pyproject.toml; ls -d */__init__.py 2>/dev/null; } | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi

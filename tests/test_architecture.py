@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"weibao", "agent", "collector", "rules", "desk"}
+OURS = {"weibao", "agent", "collector", "rules", "desk", "lab"}
 IO_LIBS = {"psutil", "pysnmp", "paramiko", "httpx", "sqlalchemy", "alembic", "fastapi", "uvicorn"}
 
 
@@ -32,7 +32,19 @@ ALLOWED = {
     "agent": {"weibao", "agent"},
     "collector": {"weibao", "collector"},
     "rules": {"weibao", "rules"},
+    "lab": {"weibao", "lab"},
 }
+
+
+def test_no_product_package_imports_the_demo_lab() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in ("weibao", "agent", "collector", "rules", "desk")
+        for path in modules(package)
+        if "lab" in imported_roots(path)
+        and path.relative_to(ROOT).as_posix() != "weibao/cli/lab_cmd.py"
+    ]
+    assert offenders == []
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))

@@ -96,3 +96,5 @@ def setup_logging(level: str = "INFO", as_json: bool = False) -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     # httpx logs every request at INFO in its own words; our push code logs the outcome.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # paramiko narrates every SSH connection at INFO; the collector logs the outcome.
+    logging.getLogger("paramiko").setLevel(logging.WARNING)

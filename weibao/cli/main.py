@@ -14,6 +14,7 @@ from weibao.cli import (
     check,
     collector_cmd,
     inspect_cmd,
+    lab_cmd,
     parts_cmd,
     probe_cmd,
     rules_cmd,
@@ -57,6 +58,7 @@ for module in (
     probe_cmd,
     collector_cmd,
     topology_cmd,
+    lab_cmd,
     ticket_cmd,
     parts_cmd,
 ):

@@ -7,10 +7,15 @@ prints every problem and exits 2, so a desk never runs half-configured.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from weibao.errors import ConfigError, WeibaoError
+
+if TYPE_CHECKING:
+    from desk.collecting import InProcessCollector
+    from desk.server import Desk
 
 DEFAULT_DB = "sqlite:///var/weibao.db"
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -45,6 +50,18 @@ def serve(
     ),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING, ERROR."),
     log_json: bool = typer.Option(False, "--log-json", help="Log one JSON object per line."),
+    collect: bool = typer.Option(
+        True,
+        "--collect/--no-collect",
+        help="Inspect the inventory's SNMP and SSH devices in this process (turn it off "
+        "where `weibao collector` runs at the sites instead).",
+    ),
+    site: str | None = typer.Option(
+        None, "--site", help="With --collect: only this site's devices (default: all)."
+    ),
+    concurrency: int = typer.Option(
+        64, "--concurrency", min=1, max=1024, help="With --collect: inspections at once."
+    ),
 ) -> None:
     """Run the desk: observations in, tickets with their SLA clocks out."""
     import logging
@@ -86,11 +103,45 @@ def serve(
         schema=desk.store.schema_revision(),
     )
     desk.start_background()
+    collector = None
     try:
+        collector = start_collector(desk, site, concurrency) if collect else None
+        unwind_on_sigterm()
         server.run()
     finally:
+        if collector is not None:
+            collector.stop()
         desk.stop_background()
         desk.store.close()
+
+
+def start_collector(desk: Desk, site: str | None, concurrency: int) -> InProcessCollector:
+    """The collector's schedule inside this process (``--collect``), feeding the desk's
+    ingest directly; stopped by the caller when the server stops.
+
+    Devices whose secrets are missing are reported once and left out. An unknown site
+    name exits 2 with did-you-mean, as ``weibao collector --site`` does.
+    """
+    from desk.collecting import InProcessCollector
+    from weibao.cli.collector_cmd import site_contexts
+
+    contexts = site_contexts(desk.inventory, site)
+    collector = InProcessCollector.for_desk(desk, contexts, concurrency)
+    collector.start()
+    return collector
+
+
+def unwind_on_sigterm() -> None:
+    """Let SIGTERM (systemd, make run) run the ``finally`` above: uvicorn stops on it,
+    then raises it again with the default action, which would end the process before
+    the collector, the background threads and the store are closed. SystemExit(0)
+    unwinds through them instead: a requested stop."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def register(app: typer.Typer) -> None:
