@@ -83,8 +83,7 @@ def list_tokens(db: str = DB_OPTION) -> None:
         typer.echo("no tokens yet: create one with `weibao token create --role ROLE`", err=True)
         return
     typer.echo(
-        f"{'ID':>4}  {'ROLE':<9} {'CUSTOMER':<24} {'CREATED':<20} {'REVOKED':<20} "
-        f"{'NAME':<12} NOTE"
+        f"{'ID':>4}  {'ROLE':<9} {'CUSTOMER':<24} {'CREATED':<20} {'REVOKED':<20} {'NAME':<12} NOTE"
     )
     for r in records:
         revoked = r.revoked_at.strftime("%Y-%m-%dT%H:%M:%SZ") if r.revoked_at else "-"
