@@ -124,12 +124,13 @@ class Ingestor:
 
     def _log_outcome(self, result: IngestResult, outcome: TicketOutcome) -> None:
         """Logged after commit, so the log never tells of a change that rolled back."""
-        log_event(
-            self._log,
-            "observations.ingested",
-            accepted=result.accepted,
-            duplicates=result.duplicates,
-        )
+        if result.accepted or result.duplicates:
+            log_event(
+                self._log,
+                "observations.ingested",
+                accepted=result.accepted,
+                duplicates=result.duplicates,
+            )
         if result.unknown_devices:
             log_event(
                 self._log,
