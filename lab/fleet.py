@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from lab.model import Fault, FleetFile, LabDevice
 from weibao.errors import ConfigError, Problem
 from weibao.secrets import SecretRef
-from weibao.yamldoc import Document, Loc, parse_yaml
+from weibao.yamldoc import Document, Loc, parse_yaml, plain_message
 
 DOCS = "see docs/lab.md (the fleet file)"
 
@@ -187,13 +187,4 @@ def _no_device(name: str, raw: Mapping[str, Any]) -> str:
 
 def _problems(doc: Document, base: Loc, exc: ValidationError) -> list[Problem]:
     """pydantic's errors located in the file; messages without pydantic's jargon."""
-    out = []
-    for err in exc.errors():
-        loc = (*base, *err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = f"unknown key '{err['loc'][-1]}'"
-        elif err["type"] == "missing":
-            message = f"required key '{err['loc'][-1]}' is missing"
-        out.append(doc.problem(loc, message))
-    return out
+    return [doc.problem((*base, *err["loc"]), plain_message(err)) for err in exc.errors()]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from weibao.errors import Problem
@@ -202,3 +204,64 @@ class _Builder:
 
     def _at(self, node: Node, loc: Loc, message: str, hint: str) -> None:
         self.found.append((loc, node.start_mark.line + 1, message, hint))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model_file(
+    path: Path, model: type[M], shape: str, docs_hint: str
+) -> tuple[M | None, Document | None, list[Problem]]:
+    """A YAML data file (a collector profile, a trap catalog...) validated as ``model``:
+    the model, the document (for later whole-set checks) and every problem with its line.
+
+    ``shape`` says what the top of such a file is, for a file that is not a mapping.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, None, [Problem(str(path), None, "", f"cannot read: {exc}", docs_hint)]
+    doc, problems = parse_yaml(text, str(path), docs_hint=docs_hint)
+    if doc is None:
+        return None, None, problems
+    if not isinstance(doc.data, dict):
+        return None, doc, [*problems, Problem(str(path), 1, "", shape, docs_hint)]
+    try:
+        return model.model_validate(doc.data), doc, problems
+    except ValidationError as exc:
+        return None, doc, problems + validation_problems(doc, exc, docs_hint)
+
+
+def validation_problems(doc: Document, exc: ValidationError, docs_hint: str) -> list[Problem]:
+    """pydantic's errors located in the file, in words without pydantic's jargon."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p not in ("function-before", "function-after"))
+        out.append(doc.problem(_in_file(doc.data, loc), plain_message(err), docs_hint))
+    return out
+
+
+def plain_message(err: Any) -> str:
+    """One pydantic error as a user reads it: unknown or missing keys by name."""
+    name = str(err["loc"][-1]) if err["loc"] else "file"
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{name}'"
+    if err["type"] == "missing":
+        return f"required key '{name}' is missing"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _in_file(data: Any, loc: Loc) -> Loc:
+    """Drop the parts of pydantic's location that are not in the file (union members,
+    validator tags), keeping a last missing key so the problem can name it."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif part != loc[-1] or not isinstance(node, dict):
+            continue
+        out.append(part)
+    return tuple(out)

@@ -9,14 +9,11 @@ claim the same sysObjectID prefix are refused: one device, one profile.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
 
 from collector.snmp.oid import Oid, format_oid
 from collector.snmp.profiles import BUILTIN_DIR, Profile, ProfileSet, inherit
 from weibao.errors import ConfigError, Problem
-from weibao.yamldoc import Document, parse_yaml
+from weibao.yamldoc import Document, load_model_file
 
 DOCS = "see docs/collector.md (SNMP profiles)"
 
@@ -66,47 +63,8 @@ def load_profiles(dirs: list[Path] | None = None, builtin: bool = True) -> Profi
 
 
 def _load_file(path: Path) -> tuple[Profile | None, Document | None, list[Problem]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, None, [Problem(str(path), None, "", f"cannot read: {exc}", DOCS)]
-    doc, problems = parse_yaml(text, str(path), docs_hint=DOCS)
-    if doc is None:
-        return None, None, problems
-    if not isinstance(doc.data, dict):
-        msg = "a profile is a mapping of keys (name:, match:, metrics:, ...)"
-        return None, doc, [*problems, Problem(str(path), 1, "", msg, DOCS)]
-    try:
-        return Profile.model_validate(doc.data), doc, problems
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if p not in ("function-before", "function-after"))
-            problems.append(doc.problem(_existing(doc, loc), _message(err), DOCS))
-        return None, doc, problems
-
-
-def _existing(doc: Document, loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's own loc parts (union and validator tags) that are not in the file."""
-    out: list[Any] = []
-    node = doc.data
-    for part in loc:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-        elif part != loc[-1] or not isinstance(node, dict):
-            continue  # keep a last missing key, to name it; drop pydantic's own tags
-        out.append(part)
-    return tuple(out)
-
-
-def _message(err: Any) -> str:
-    name = str(err["loc"][-1]) if err["loc"] else "profile"
-    if err["type"] == "extra_forbidden":
-        return f"unknown key '{name}'"
-    if err["type"] == "missing":
-        return f"required key '{name}' is missing"
-    return str(err["msg"]).removeprefix("Value error, ")
+    shape = "a profile is a mapping of keys (name:, match:, metrics:, ...)"
+    return load_model_file(path, Profile, shape, DOCS)
 
 
 def _resolve(

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from collector.snmp.oid import Oid, format_oid
 from collector.traps.catalog import (
     BUILTIN_DIR,
@@ -30,7 +28,7 @@ from collector.traps.catalog import (
 )
 from weibao.errors import ConfigError, Problem
 from weibao.vocabulary import BY_NAME
-from weibao.yamldoc import Document, parse_yaml
+from weibao.yamldoc import Document, load_model_file
 
 DOCS = "see docs/collector.md (Traps: the catalog)"
 
@@ -83,47 +81,8 @@ def load_catalog(paths: Sequence[Path] = (), builtin: bool = True) -> Catalog:
 
 
 def _load_file(path: Path) -> tuple[TrapFile | None, Document | None, list[Problem]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, None, [Problem(str(path), None, "", f"cannot read: {exc}", DOCS)]
-    doc, problems = parse_yaml(text, str(path), docs_hint=DOCS)
-    if doc is None:
-        return None, None, problems
-    if not isinstance(doc.data, dict):
-        msg = "a trap catalog file is a mapping (varbinds:, enums:, traps:)"
-        return None, doc, [*problems, Problem(str(path), 1, "", msg, DOCS)]
-    try:
-        return TrapFile.model_validate(doc.data), doc, problems
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = _in_file(doc, err["loc"])
-            problems.append(doc.problem(loc, _message(err), DOCS))
-        return None, doc, problems
-
-
-def _in_file(doc: Document, loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """pydantic's location without its own tags (union members, validators)."""
-    out: list[Any] = []
-    node = doc.data
-    for part in loc:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-        elif part != loc[-1] or not isinstance(node, dict):
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _message(err: Any) -> str:
-    name = str(err["loc"][-1]) if err["loc"] else "file"
-    if err["type"] == "extra_forbidden":
-        return f"unknown key '{name}'"
-    if err["type"] == "missing":
-        return f"required key '{name}' is missing"
-    return str(err["msg"]).removeprefix("Value error, ")
+    shape = "a trap catalog file is a mapping (varbinds:, enums:, traps:)"
+    return load_model_file(path, TrapFile, shape, DOCS)
 
 
 def _check_trap(
