@@ -13,22 +13,14 @@ sets snmpsim's own SNMPSIM_ALLOW_ROOT escape instead. It binds 127.0.0.1 only.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from collector.driver import Depth
 from collector.snmp.driver import SnmpDriver
-from collector.snmp.oid import parse_oid
-from tests.collector.recordings import recordings_dir
-from tests.peers import require_peer
+from tests.integration.snmpsim_peer import serve_recordings
 from weibao.inventory.model import SnmpInspection
 from weibao.observation import Observation
 
@@ -45,73 +37,10 @@ SERVED = [
 ]
 
 
-def sorted_copy(source: Path, target: Path) -> None:
-    """The recording with its lines in numeric OID order (content unchanged)."""
-    lines = [line for line in source.read_text().splitlines() if line.strip()]
-    lines.sort(key=lambda line: parse_oid(line.split("|", 1)[0]))
-    target.write_text("\n".join(lines) + "\n")
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    source = recordings_dir()
-    responder = require_peer(
-        str(Path(sys.executable).parent / "snmpsim-command-responder"),
-        "snmpsim serves the device recordings (pip install snmpsim)",
-    )
-    snmpget = require_peer("snmpget", "net-snmp's snmpget polls snmpsim until it is ready")
-    home = tmp_path_factory.mktemp("snmpsim")
-    data, cache = home / "data", home / "cache"
-    data.mkdir()
-    cache.mkdir()
-    for name in SERVED:
-        sorted_copy(source / f"{name}.snmprec", data / f"{name}.snmprec")
-    env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(home / "client")}
-    env["SNMPCONFPATH"] = str(home / "client")
-    if os.geteuid() == 0:
-        env["SNMPSIM_ALLOW_ROOT"] = "true"
-    port = free_udp_port()
-    log = (home / "snmpsim.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            responder,
-            f"--data-dir={data}",
-            f"--cache-dir={cache}",
-            f"--agent-udpv4-endpoint=127.0.0.1:{port}",
-            "--log-level=error",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60  # indexing the recordings takes a few seconds
-        probe = [snmpget, "-v2c", "-c", SERVED[0], "-r0", "-t0.3", f"127.0.0.1:{port}"]
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"snmpsim exited: {(home / 'snmpsim.log').read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("snmpsim did not answer within 60 s")
-            ready = subprocess.run(
-                [*probe, "1.3.6.1.2.1.1.2.0"], env=env, capture_output=True, timeout=10
-            )
-            if ready.returncode == 0:
-                break
+    with serve_recordings(SERVED, tmp_path_factory.mktemp("snmpsim")) as port:
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
 
 
 def inspect(port: int, name: str, version: str = "2c", kind: str | None = None) -> Observation:
