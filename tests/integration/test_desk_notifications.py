@@ -5,8 +5,6 @@ service manager by e-mail; another customer's token cannot read the ticket."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +20,8 @@ from weibao.observation import Observation, Sample
 
 from ..desk.notify.hookserver import HookServer
 from ..desk.notify.smtpserver import BoundController, Inbox
-from .test_walking_skeleton import WEIBAO, free_port, make_token
+from .desk_process import serve_desk
+from .test_walking_skeleton import make_token
 
 HOOK_ENV = "WEIBAO_TEST_WECOM_HOOK"
 T = TypeVar("T")
@@ -105,49 +104,10 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
             inventory = INVENTORY.format(smtp_port=smtp.port, hook_env=HOOK_ENV)
             (tmp_path / "inventory.yaml").write_text(inventory)
             db = f"sqlite:///{tmp_path / 'desk.db'}"
-            port = free_port()
             log = tmp_path / "desk.log"
-            env = {
-                **os.environ,
-                "PYTHONUNBUFFERED": "1",
-                HOOK_ENV: hook.url("/cgi-bin/webhook/send?key=SECRET-ROBOT-KEY"),
-            }
-            with open(log, "w") as out:
-                proc = subprocess.Popen(
-                    [
-                        *WEIBAO,
-                        "serve",
-                        "-i",
-                        "inventory.yaml",
-                        "--db",
-                        db,
-                        "--listen",
-                        f"127.0.0.1:{port}",
-                    ],
-                    cwd=tmp_path,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                )
-            url = f"http://127.0.0.1:{port}"
-            try:
-
-                def ready() -> bool:
-                    assert proc.poll() is None, f"desk exited early:\n{log.read_text()}"
-                    try:
-                        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                wait_for("the desk starting", ready, log, timeout=30)
+            key_url = hook.url("/cgi-bin/webhook/send?key=SECRET-ROBOT-KEY")
+            with serve_desk(tmp_path, db, log, env={HOOK_ENV: key_url}) as url:
                 yield Desk(url, db, tmp_path, log, hook, inbox)
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
     finally:
         smtp.stop()
 

@@ -25,7 +25,8 @@ import pytest
 from collector.traps.receiver import TrapReceiver
 from tests.collector.conftest import inventory
 from tests.collector.test_runner import aio
-from tests.integration.test_walking_skeleton import WEIBAO, free_port, make_token
+from tests.integration.desk_process import WEIBAO, free_port
+from tests.integration.test_walking_skeleton import make_token
 from tests.peers import require_peer
 from weibao.observation import Observation
 

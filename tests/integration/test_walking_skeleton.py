@@ -7,11 +7,7 @@ GET /api/v1/tickets. Tokens come from `weibao token create`, as an ops engineer 
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +17,7 @@ import httpx
 import pytest
 
 from agent.push import PushClient
+from tests.integration.desk_process import WEIBAO, free_port, serve_desk
 from weibao.observation import Observation, Sample
 
 INVENTORY = """\
@@ -63,16 +60,9 @@ customers:
                 inspect: {agent: {}}
 """
 
-WEIBAO = [sys.executable, "-m", "weibao.cli.main"]
 # The fault starts a few minutes ago: the default pack's unreachable rule fires once the
 # device has been down for 2 minutes (observation times count, not arrival times).
 DETECTED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def weibao(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -101,36 +91,9 @@ class Desk:
 def desk(tmp_path: Path) -> Iterator[Desk]:
     (tmp_path / "inventory.yaml").write_text(INVENTORY)
     db = f"sqlite:///{tmp_path / 'desk.db'}"
-    port = free_port()
     log = tmp_path / "desk.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [*WEIBAO, "serve", "-i", "inventory.yaml", "--db", db, "--listen", f"127.0.0.1:{port}"],
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"desk exited early:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"desk not ready in 30 s:\n{log.read_text()}"
-            time.sleep(0.1)
+    with serve_desk(tmp_path, db, log) as url:
         yield Desk(url, db, tmp_path, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def down(device: str, minute: int = 0) -> Observation:
