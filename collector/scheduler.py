@@ -14,6 +14,12 @@ stacked: the due run is skipped and counted. A full inspection that meets a runn
 health check is deferred to the device's next slot instead (counted too), so the daily
 inspection is not lost to a check that happened to overlap it.
 
+Falling behind is measured, not only logged: every observation the schedule produces
+carries ``schedule_lag_seconds`` and ``schedule_lag_ratio`` (labelled with the source),
+how long after its due time the inspection started, counting the runs skipped before
+it. A ratio of 1 is one whole interval late, i.e. one inspection missed; the
+``collector_behind`` rule turns a lasting backlog into an operations ticket.
+
 Clock and ``sleep`` are injected; tests run hours of schedule in virtual time.
 """
 
@@ -34,7 +40,7 @@ from collector.driver import Depth, Driver, InspectionResult
 from collector.runner import Job, Limits, Sleep, TimeoutPolicy, default_timeout, inspect_bounded
 from collector.sink import Sink
 from weibao.clock import Clock
-from weibao.observation import Observation
+from weibao.observation import Observation, Sample
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,24 @@ class DeviceStats:
     last_end: datetime | None = None
     last_depth: Depth | None = None
     last_ok: bool | None = None
+
+
+def with_lag(
+    observation: Observation, source: str, lag: timedelta, interval: timedelta
+) -> Observation:
+    """The observation with how late its inspection started (see the module docstring)."""
+    labels = {"source": source}
+    seconds = lag.total_seconds()
+    samples = [
+        *observation.samples,
+        Sample(name="schedule_lag_seconds", labels=labels, value=round(seconds, 3)),
+        Sample(
+            name="schedule_lag_ratio",
+            labels=labels,
+            value=round(seconds / interval.total_seconds(), 4),
+        ),
+    ]
+    return observation.model_copy(update={"samples": samples})
 
 
 class Scheduler:
@@ -145,6 +169,7 @@ class Scheduler:
         health_at = next_health(now, interval, offset)
         full_at = next_full(now, schedule.full_cron, job.ctx.site.timezone, offset)
         full_pending = False
+        missed = 0  # runs skipped since the last one that started
         while until is None or min(health_at, full_at) <= until:
             due = min(health_at, full_at)
             await self.sleep(max(0.0, (due - self.clock.now()).total_seconds()))
@@ -162,19 +187,23 @@ class Scheduler:
                     self.stats[key].deferred_full += 1
                 else:
                     self.stats[key].skipped_health += 1
+                    missed += 1
                 log.warning(
                     "%s: %s run still going when due again; skipped", job.device, job.driver
                 )
                 continue
             depth = Depth.full if full_pending else Depth.health
             full_pending = False
-            self._running[key] = asyncio.ensure_future(self._run(job, depth, limits))
+            owed = due - missed * interval  # the earliest due time not yet served
+            missed = 0
+            self._running[key] = asyncio.ensure_future(self._run(job, depth, limits, owed))
 
-    async def _run(self, job: Job, depth: Depth, limits: Limits) -> None:
+    async def _run(self, job: Job, depth: Depth, limits: Limits, due: datetime) -> None:
         key = (job.device, job.driver)
         stats = self.stats[key]
         async with limits.site(job.ctx), limits.overall:
             now = self.clock.now()
+            lag = max(timedelta(0), now - due)
             stats.last_start, stats.last_depth = now, depth
             result = await inspect_bounded(
                 self.drivers[job.driver],
@@ -185,7 +214,8 @@ class Scheduler:
                 self.sleep,
             )
         self._record(stats, result)
-        self._outbox.put_nowait(result.observation)
+        interval = job.ctx.schedule.health_interval
+        self._outbox.put_nowait(with_lag(result.observation, job.driver, lag, interval))
 
     def _record(self, stats: DeviceStats, result: InspectionResult) -> None:
         stats.runs += 1

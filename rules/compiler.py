@@ -247,8 +247,12 @@ class Compiler:
                 (*loc, "condition"),
                 "no_data belongs at the top of condition, not in all/any/not, clear or levels",
             )
-        if spec.collapse != "none" and top.no_data is None:
-            self._problem((*loc, "collapse"), "collapse applies to no_data rules only")
+        if spec.collapse != "none" and top.no_data is None and set(spec.fingerprint) - {"source"}:
+            self._problem(
+                (*loc, "collapse"),
+                "collapse needs a no_data rule or a fingerprint of at most [source]"
+                " (one series per device and source)",
+            )
         if top.no_data is not None and spec.sample is not None:
             self._problem(
                 (*loc, "sample"), "a no_data rule watches whole observations: drop sample"

@@ -186,7 +186,8 @@ class RuleSpec(Strict):
     )
     flapping: FlappingSpec | None = None
     collapse: Literal["none", "site"] = Field(
-        default="none", description="site: one alarm when every device of a site is silent"
+        default="none",
+        description="site: one alarm when every device of a site the rule watches is active",
     )
 
 

@@ -87,7 +87,7 @@ class InventoryView:
         return found
 
     def site_groups(self, rule: Rule) -> dict[str, tuple[str, ...]]:
-        """A no-data rule's fingerprints by site (customer/contract/site), sorted."""
+        """A collapsing rule's fingerprints (each device and source it watches) by site, sorted."""
         found = self._by_site.get(rule.id)
         if found is None:
             groups: dict[str, list[str]] = {}

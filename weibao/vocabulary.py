@@ -20,6 +20,15 @@ class SampleSpec:
 
 VOCABULARY: tuple[SampleSpec, ...] = (
     SampleSpec("up", "bool", (), "1 when the source reached the device, 0 when it did not"),
+    SampleSpec(
+        "schedule_lag_seconds",
+        "seconds",
+        ("source",),
+        "how late the collector started this inspection, skipped runs included",
+    ),
+    SampleSpec(
+        "schedule_lag_ratio", "ratio", ("source",), "schedule_lag_seconds over the interval"
+    ),
     SampleSpec("uptime_seconds", "seconds", (), "time since the device (re)started"),
     SampleSpec("cpu_usage_ratio", "ratio", (), "busy share of all CPUs, 0..1"),
     SampleSpec("cpu_iowait_ratio", "ratio", (), "share of CPU time waiting for I/O"),

@@ -195,3 +195,53 @@ async def test_a_sink_that_can_never_deliver_stops_the_scheduler(vt: VirtualTime
     assert task.done()
     with pytest.raises(RuntimeError, match="refused the token"):
         task.result()
+
+
+def lags(sink: ListSink, device: str) -> list[float]:
+    found = [o.value("schedule_lag_ratio", source="snmp") for o in sink.observations]
+    return [
+        v
+        for o, v in zip(sink.observations, found, strict=True)
+        if o.device == device and v is not None
+    ]
+
+
+@aio
+async def test_every_observation_says_how_late_its_inspection_started(vt: VirtualTime) -> None:
+    inv = make_inventory(site("HQ", "sw1", "sw2"))
+    driver = FakeDriver(vt)
+    sink = ListSink()
+    await run_schedule(vt, jobs(inv, driver), driver, 5, sink)
+    assert len(sink.observations) == 10
+    for obs in sink.observations:
+        assert obs.value("schedule_lag_seconds", source="snmp") == 0.0  # on time
+        assert obs.value("schedule_lag_ratio", source="snmp") == 0.0
+
+
+@aio
+async def test_skipped_runs_count_in_the_lag_of_the_next_one(vt: VirtualTime) -> None:
+    inv = make_inventory(site("HQ", "slow", "fast"))
+    driver = FakeDriver(vt, slow={"slow": 150.0})  # 2.5 intervals per inspection
+    sink = ListSink()
+    await run_schedule(
+        vt, jobs(inv, driver), driver, 10, sink, timeout=lambda c, d: timedelta(minutes=5)
+    )
+    assert set(lags(sink, "fast")) == {0.0}
+    slow = lags(sink, "slow")
+    assert slow[0] == 0.0  # the first run starts on time
+    assert all(v >= 2.0 for v in slow[1:]) and len(slow) >= 3  # two runs skipped before each
+
+
+@aio
+async def test_waiting_for_a_concurrency_slot_is_lag(vt: VirtualTime) -> None:
+    names = [f"a{i}" for i in range(6)]
+    inv = make_inventory(site("A", *names, concurrency=1), interval="10s")
+    driver = FakeDriver(vt, slow=dict.fromkeys(names, 4.0))  # 24 s of work per 10 s
+    sink = ListSink()
+    await run_schedule(
+        vt, jobs(inv, driver), driver, 3, sink, timeout=lambda c, d: timedelta(minutes=1)
+    )
+    ratios = [o.value("schedule_lag_ratio", source="snmp") or 0.0 for o in sink.observations]
+    assert max(ratios) >= 1.0  # the site cannot keep up: whole intervals late
+    seconds = [o.value("schedule_lag_seconds", source="snmp") or 0.0 for o in sink.observations]
+    assert all(s == pytest.approx(r * 10, abs=0.01) for s, r in zip(seconds, ratios, strict=True))

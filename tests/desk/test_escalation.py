@@ -207,3 +207,31 @@ def test_a_fault_outlasting_maintenance_opens_at_once_with_clocks_from_its_end(
     ticket = store.get_ticket(number)
     assert ticket is not None and ticket.detected_at == START + H
     assert ticket.due.response == START + H + 20 * M
+
+
+def test_a_collector_behind_schedule_opens_an_internal_ticket(store: Store) -> None:
+    import rules
+    from desk.ingest import Ingestor
+    from weibao.observation import Observation
+
+    pack = rules.load_engine(None)
+    desk = desk_parts(store, pack)
+    ingestor = Ingestor(store, pack, desk.inventory, desk.clock)
+    opened: list[str] = []
+    for minute in range(17):
+        desk.at(minute * M)
+        lag = {"name": "schedule_lag_ratio", "labels": {"source": "snmp"}, "value": 2.0}
+        obs = Observation.model_validate(
+            {
+                "device": "acme-core",
+                "source": "snmp",
+                "time": START + minute * M,
+                "samples": [{"name": "up", "value": 1.0}, lag],
+            }
+        )
+        opened += ingestor.ingest([obs]).opened
+    tickets = [store.get_ticket(number) for number in opened]
+    # (the servers' agents of this inventory are silent meanwhile: their own tickets)
+    [ticket] = [t for t in tickets if t is not None and t.device == "acme-core"]
+    assert ticket.rule == "collector_behind" and ticket.internal
+    assert ticket.level is Level.IV

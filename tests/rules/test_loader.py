@@ -146,6 +146,15 @@ def test_no_data_stands_alone(rules_dir: Path) -> None:
     assert any("drop sample" in m for m in messages)
 
 
+def test_collapse_needs_one_series_per_device_and_source(rules_dir: Path) -> None:
+    text = GOOD.replace("    for: 5m", "    collapse: site\n    for: 5m")
+    problem = only(problems_of(rules_dir, text))  # one per mountpoint: no site collapse
+    assert problem.path == "rules[disk_full].collapse"
+    assert "at most [source]" in problem.message
+    by_source = text.replace("fingerprint: [mountpoint]", "fingerprint: [source]")
+    assert problems_of(rules_dir, by_source.replace("{labels.mountpoint}", "x")) == []
+
+
 def test_a_state_sample_is_matched_by_label_not_value(rules_dir: Path) -> None:
     text = GOOD.replace("sample: filesystem_usage_ratio", "sample: raid_state").replace(
         "{gte: 90%}", "{eq: 1}"
