@@ -46,6 +46,7 @@ def observation(
         "error": None,
         "samples": [s for s in samples if math.isfinite(s["value"])],
         "meta": meta,
+        "raw": {},  # the agent's samples are its own readings: nothing verbatim to keep
     }
 
 

@@ -40,7 +40,7 @@ from collector.driver import Depth, Driver, InspectionResult
 from collector.runner import Job, Limits, Sleep, TimeoutPolicy, default_timeout, inspect_bounded
 from collector.sink import Sink
 from weibao.clock import Clock
-from weibao.observation import Observation, Sample
+from weibao.observation import Observation, Sample, bounded_raw
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,10 @@ class Scheduler:
             )
         self._record(stats, result)
         interval = job.ctx.schedule.health_interval
-        self._outbox.put_nowait(with_lag(result.observation, job.driver, lag, interval))
+        observation = with_lag(result.observation, job.driver, lag, interval)
+        if result.raw:  # what the device said, verbatim, for the ticket's snapshot
+            observation = observation.model_copy(update={"raw": bounded_raw(result.raw)})
+        self._outbox.put_nowait(observation)
 
     def _record(self, stats: DeviceStats, result: InspectionResult) -> None:
         stats.runs += 1

@@ -65,6 +65,7 @@ class Ingestor:
             for obs in map(self._identity.resolve, observations):
                 known = obs.device in self._contexts
                 if tx.insert_observation(obs, known, now):
+                    tx.keep_raw(obs)
                     fresh.append(obs)
                     if not known:
                         unknown.add(obs.device)

@@ -21,6 +21,22 @@ from weibao.levels import Level
 
 _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
+RAW_TEXT_LIMIT = 16 * 1024  # characters kept of one raw output
+RAW_OUTPUTS_LIMIT = 32  # raw outputs kept per observation
+
+
+def bounded_raw(raw: dict[str, str]) -> dict[str, str]:
+    """Raw outputs cut to size with a visible mark: a huge ``journalctl`` or a 400-port
+    switch's walk must not make an observation the desk refuses (and so lose it)."""
+    kept: dict[str, str] = {}
+    for key, text in list(raw.items())[:RAW_OUTPUTS_LIMIT]:
+        if len(text) > RAW_TEXT_LIMIT:
+            cut = text.rfind("\n", 0, RAW_TEXT_LIMIT)
+            cut = cut if cut > 0 else RAW_TEXT_LIMIT
+            text = f"{text[:cut]}\n… ({len(text) - cut} more characters not kept)"
+        kept[key[:100]] = text
+    return kept
+
 
 class Source(StrEnum):
     agent = "agent"
@@ -82,6 +98,19 @@ class Observation(BaseModel):
         default_factory=dict,
         description="Context that is not a measurement: agent identity, profile used, ...",
     )
+    raw: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "What the device answered, verbatim (SSH command output, SNMP values), for the"
+            " engineer: the desk keeps the latest per device and source and copies it into"
+            " the snapshot of a ticket the observation opens"
+        ),
+    )
+
+    @field_validator("raw")
+    @classmethod
+    def _bound_raw(cls, raw: dict[str, str]) -> dict[str, str]:
+        return bounded_raw(raw)
 
     def values(self, name: str) -> list[Sample]:
         return [s for s in self.samples if s.name == name]

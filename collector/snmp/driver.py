@@ -23,6 +23,7 @@ from collector.snmp.engine import EnginePool
 from collector.snmp.oid import Oid
 from collector.snmp.profile_files import load_profiles
 from collector.snmp.profiles import Detection, ProfileSet
+from collector.snmp.rawtext import render
 from collector.snmp.readers import EntityIndex, ReadContext, Reader, SystemReader
 from collector.snmp.readers.system import SYS_DESCR, SYS_OBJECT_ID, SYSTEM_OIDS, uptime_ticks
 from collector.snmp.snapshot import Snapshot
@@ -137,7 +138,8 @@ class SnmpDriver:
             log.exception("SNMP inspection of %s failed unexpectedly", name)
             error = ProtocolError(f"internal error while inspecting: {type(exc).__name__}: {exc}")
             return self._failed(name, now, error, reached=False)
-        return InspectionResult(device=name, driver=self.name, observation=observation)
+        raw = {"snmp": render(snap)}
+        return InspectionResult(device=name, driver=self.name, observation=observation, raw=raw)
 
     def _state(self, name: str, snmp: SnmpInspection) -> DeviceState:
         state = self._states.get(name)

@@ -89,6 +89,20 @@ class ObservationRow(Base):
     )
 
 
+class RawOutputRow(Base):
+    """The latest verbatim answer of each device per source (SSH command output, SNMP
+    values), for the snapshot of a ticket the observation opens. Only the latest is kept:
+    every observation's raw text, every minute, would outgrow the database."""
+
+    __tablename__ = "raw_outputs"
+
+    device: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    observation_id: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime]
+    outputs: Mapped[dict[str, Any]]
+
+
 class TicketRow(Base):
     __tablename__ = "tickets"
     __table_args__ = (

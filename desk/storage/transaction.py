@@ -29,6 +29,7 @@ from desk.storage.tables import (
     OutboxRow,
     PartRow,
     PartUseRow,
+    RawOutputRow,
     TicketCounterRow,
     TicketEventRow,
     TicketRow,
@@ -59,6 +60,28 @@ class StoreTx:
             "known_device": known,
         }
         return self._insert_ignore(ObservationRow, values, "id")
+
+    def keep_raw(self, obs: Observation) -> None:
+        """Keep ``obs.raw`` as its device's latest for its source, unless a later one is kept
+        (a spool replaying old observations must not replace what the device says now)."""
+        if not obs.raw:
+            return
+        row = self._session.get(RawOutputRow, (obs.device, obs.source.value))
+        if row is None:
+            values = {
+                "device": obs.device,
+                "source": obs.source.value,
+                "observation_id": obs.id,
+                "time": obs.time,
+                "outputs": dict(obs.raw),
+            }
+            if self._insert_ignore(RawOutputRow, values, "device", "source"):
+                return
+            row = self._session.get(RawOutputRow, (obs.device, obs.source.value))
+            if row is None:  # pragma: no cover - inserted by another desk, then deleted
+                return
+        if obs.time >= row.time:
+            row.observation_id, row.time, row.outputs = obs.id, obs.time, dict(obs.raw)
 
     def lock_engine_state(self, name: str, now: datetime) -> str | None:
         """Read the engine state and hold it locked until commit.
@@ -188,6 +211,14 @@ class StoreTx:
                     "samples": row.samples[:SNAPSHOT_SAMPLES],
                     "samples_total": len(row.samples),
                 }
+                raw = self._session.get(RawOutputRow, (device, row.source))
+                if raw is not None:
+                    out["raw"] = {
+                        "observation_id": raw.observation_id,
+                        "time": raw.time.isoformat(),
+                        "source": raw.source,
+                        "outputs": dict(raw.outputs),
+                    }
         stmt = (
             select(ObservationRow)
             .where(ObservationRow.device == device)

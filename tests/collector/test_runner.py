@@ -87,8 +87,10 @@ class FakeDriver:
         dead: set[str] | None = None,
         failing: set[str] | None = None,
         raising: set[str] | None = None,
+        raw: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.vt = vt
+        self.raw = raw or {}
         self.slow = slow or {}
         self.dead = dead or set()
         self.failing = failing or set()
@@ -116,6 +118,8 @@ class FakeDriver:
             return InspectionResult(name, self.name, obs, error=AuthError("wrong community"))
         sample = Sample(name="up", value=1.0)
         obs = Observation(device=name, source=Source.snmp, time=now, samples=[sample])
+        if name in self.raw:
+            return InspectionResult(name, self.name, obs, raw=self.raw[name])
         return InspectionResult(name, self.name, obs)
 
 

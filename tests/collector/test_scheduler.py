@@ -245,3 +245,14 @@ async def test_waiting_for_a_concurrency_slot_is_lag(vt: VirtualTime) -> None:
     assert max(ratios) >= 1.0  # the site cannot keep up: whole intervals late
     seconds = [o.value("schedule_lag_seconds", source="snmp") or 0.0 for o in sink.observations]
     assert all(s == pytest.approx(r * 10, abs=0.01) for s, r in zip(seconds, ratios, strict=True))
+
+
+@aio
+async def test_what_the_device_said_travels_with_the_observation(vt: VirtualTime) -> None:
+    inv = make_inventory(site("HQ", "sw1"))
+    driver = FakeDriver(vt, raw={"sw1": {"snmp": '.1.3.6.1.2.1.1.5.0 = STRING: "sw1"'}})
+    sink = ListSink()
+    await run_schedule(vt, jobs(inv, driver), driver, 2, sink)
+    assert sink.observations and all(
+        o.raw == {"snmp": '.1.3.6.1.2.1.1.5.0 = STRING: "sw1"'} for o in sink.observations
+    )

@@ -105,3 +105,34 @@ def test_a_failing_rule_stores_nothing_so_the_retry_is_evaluated(
     assert store.observation_count() == 0
     retry = Ingestor(store, engine, inventory, clock).ingest([down])
     assert retry.accepted == 1 and len(retry.opened) == 1
+
+
+def test_what_the_device_said_is_in_the_snapshot_of_the_ticket_it_opens(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    ingestor = Ingestor(store, engine, inventory, clock)
+    said = {
+        "df": "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 99 1 99% /"
+    }
+    ingestor.ingest([observation("acme-core", 1, START, source="ssh", raw=said)])
+    clock.advance(M)
+    newer = {"df": "/dev/sda1 100 100 0 100% /"}
+    ingestor.ingest([observation("acme-core", 0, clock.now(), source="ssh", raw=newer)])
+    # A spool replaying an older observation does not replace what the device says now.
+    old = observation("acme-core", 1, START - M, source="ssh", raw={"df": "stale"})
+    ingestor.ingest([old])
+    [ticket] = tickets(store)
+    raw = ticket.snapshot["raw"]
+    assert raw["source"] == "ssh" and raw["outputs"] == newer
+    assert raw["observation_id"] == ticket.snapshot["observation"]["id"]
+    clock.advance(M)
+    ingestor.ingest([observation("acme-core", 0, clock.now(), source="ssh", raw={"df": "x"})])
+    assert tickets(store)[0].snapshot["raw"]["outputs"] == newer  # the ticket keeps its own
+
+
+def test_an_agent_observation_keeps_no_raw_output(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    Ingestor(store, engine, inventory, clock).ingest([observation("acme-db", 0, START)])
+    [ticket] = tickets(store)
+    assert "raw" not in ticket.snapshot and ticket.snapshot["observation"]["source"] == "agent"

@@ -45,3 +45,20 @@ def test_unknown_source_and_field_are_refused() -> None:
         Observation.model_validate(
             {"device": "d", "source": "agent", "time": NOW.isoformat(), "colour": "red"}
         )
+
+
+def test_raw_outputs_are_cut_to_size_with_a_mark_never_refused() -> None:
+    from weibao.observation import RAW_OUTPUTS_LIMIT, RAW_TEXT_LIMIT
+
+    huge = "\n".join(f"line {i} " + "x" * 60 for i in range(2000))
+    many = {f"cmd{i:02d}": "ok" for i in range(RAW_OUTPUTS_LIMIT + 5)}
+    obs = Observation(
+        device="d",
+        source=Source.ssh,
+        time=datetime(2026, 11, 22, tzinfo=UTC),
+        raw={"journal": huge, **many},
+    )
+    kept = obs.raw["journal"]
+    assert len(kept) <= RAW_TEXT_LIMIT + 60 and kept.startswith("line 0 ")
+    assert kept.endswith("more characters not kept)")
+    assert len(obs.raw) == RAW_OUTPUTS_LIMIT

@@ -136,3 +136,31 @@ def test_events_in_words() -> None:
     )
     assert describe_event("acknowledged", {"note": "on my way"}, UTC) == "on my way"
     assert describe_event("something_new", {"a": 1, "observation_id": "x"}, UTC) == "a: 1"
+
+
+def test_what_the_device_said_is_shown_short_unless_asked_for_in_full() -> None:
+    said = "\n".join(
+        f".1.3.6.1.2.1.2.2.1.8.{i} = INTEGER: {1 if i != 7 else 2}" for i in range(1, 31)
+    )
+    raw = {
+        "observation_id": "o1",
+        "time": NOW.isoformat(),
+        "source": "snmp",
+        "outputs": {"snmp": said},
+    }
+    data = {**ticket(), "snapshot": {"raw": raw}}
+
+    def shown(lines: int | None) -> str:
+        out = io.StringIO()
+        Console(file=out, width=200, highlight=False).print(
+            render_ticket(data, NOW, raw_lines=lines)
+        )
+        return out.getvalue()
+
+    short = shown(12)
+    assert "What the device said" in short and "── snmp ──" in short
+    assert ".1.3.6.1.2.1.2.2.1.8.7 = INTEGER: 2" in short
+    assert ".1.3.6.1.2.1.2.2.1.8.13" not in short
+    assert "… 18 more lines (weibao ticket show --raw)" in short
+    full = shown(None)
+    assert ".1.3.6.1.2.1.2.2.1.8.30 = INTEGER: 1" in full and "more lines" not in full

@@ -173,6 +173,9 @@ def show(
     desk: str = DESK_OPTION,
     token_file: Path | None = TOKEN_FILE_OPTION,
     as_json: bool = JSON_OPTION,
+    raw: bool = typer.Option(
+        False, "--raw", help="Print the device's verbatim answer (SSH output, SNMP values) in full."
+    ),
 ) -> None:
     """One ticket: clocks, diagnostic snapshot, parts and timeline, in the site's time."""
     with handled(), DeskClient.connect(desk, token_file) as client:
@@ -182,7 +185,7 @@ def show(
         return
     from weibao.cli.ticket_view import print_renderable, render_ticket
 
-    print_renderable(render_ticket(ticket, SystemClock().now()))
+    print_renderable(render_ticket(ticket, SystemClock().now(), raw_lines=None if raw else 12))
 
 
 @ticket_app.command("followups")

@@ -148,13 +148,20 @@ def followup_table(items: list[dict[str, Any]]) -> Table:
     return table
 
 
-def render_ticket(ticket: dict[str, Any], now: datetime) -> RenderableType:
-    """``weibao ticket show``: header, clocks, snapshot, parts, timeline."""
+def render_ticket(
+    ticket: dict[str, Any], now: datetime, raw_lines: int | None = 12
+) -> RenderableType:
+    """``weibao ticket show``: header, clocks, snapshot, parts, timeline.
+
+    ``raw_lines`` bounds each verbatim output shown (None: all of it, for ``--raw``)."""
     zone = zone_of(ticket)
     blocks: list[RenderableType] = [_header(ticket, zone), _clocks(ticket, zone, now)]
     snapshot = _snapshot(ticket.get("snapshot") or {}, zone)
     if snapshot.plain:
         blocks += [Text("Snapshot", style="bold"), snapshot]
+    raw = _raw(ticket.get("snapshot") or {}, zone, raw_lines)
+    if raw.plain:
+        blocks += [Text("What the device said", style="bold"), raw]
     parts = ticket.get("parts") or []
     if parts:
         blocks += [Text("Parts", style="bold"), _parts(parts, zone)]
@@ -289,6 +296,23 @@ def _snapshot(snapshot: dict[str, Any], zone: tzinfo) -> Text:
                 f"\n  {local(h.get('time'), zone, LONG)} {h.get('source')} {state}"
                 + (f" {samples}" if samples else "")
             )
+    return text
+
+
+def _raw(snapshot: dict[str, Any], zone: tzinfo, lines: int | None) -> Text:
+    """The verbatim outputs, each cut to ``lines`` with a pointer to ``--raw``."""
+    raw = snapshot.get("raw")
+    text = Text()
+    if not isinstance(raw, dict) or not isinstance(raw.get("outputs"), dict):
+        return text
+    text.append(f"{raw.get('source')} at {local(raw.get('time'), zone, LONG)}", style="dim")
+    for key, output in sorted(raw["outputs"].items()):
+        rows = str(output).splitlines()
+        shown = rows if lines is None else rows[:lines]
+        text.append(f"\n── {key} ──\n", style="bold")
+        text.append("\n".join(shown), style=None)
+        if len(shown) < len(rows):
+            text.append(f"\n… {len(rows) - len(shown)} more lines (weibao ticket show --raw)")
     return text
 
 
