@@ -100,7 +100,7 @@ class SshDriver:
         since = state.logs_read or now - LOG_LOOKBACK
         commands = profile.for_depth(depth)
         lines = [(c.key, c.render(since)) for c in commands]
-        conn = SshConnection(address, ssh.port)
+        conn = SshConnection(address, ssh.port, profile.shell)
         deadline = time.monotonic() + budget
         loop = asyncio.get_running_loop()
         job = loop.run_in_executor(

@@ -14,6 +14,7 @@ from datetime import datetime
 from collector.driver import Depth
 from collector.ssh.parsers import Reading, vrp
 from collector.ssh.parsers import linux as lx
+from collector.ssh.shell import ShellDialect
 
 Parse = Callable[[str], Reading]
 ParseSince = Callable[[str, datetime], Reading]
@@ -42,8 +43,12 @@ class Command:
 
 @dataclass(frozen=True)
 class Profile:
+    """``shell`` None: each command on its own exec channel (Linux). Set: all of them in one
+    interactive shell, with the dialect's setup lines first (network CLIs)."""
+
     name: str
     commands: tuple[Command, ...]
+    shell: ShellDialect | None = None
 
     def for_depth(self, depth: Depth) -> list[Command]:
         return [c for c in self.commands if depth is Depth.full or not c.full_only]
@@ -102,6 +107,9 @@ HUAWEI_VRP = Profile(
         Command("temperature", "display temperature all", vrp.parse_temperature),
         Command("interface_brief", "display interface brief", vrp.parse_interface_brief),
     ),
+    # VRP runs commands reliably only in an interactive shell. Paging off for this
+    # session only ("temporary": nothing is saved); a device that refuses it is paged.
+    shell=ShellDialect(setup=("screen-length 0 temporary",), exit="quit"),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, HUAWEI_VRP)}
