@@ -36,7 +36,13 @@ class Notifier(Protocol):
     """Queues notices inside the ticket's transaction (see :mod:`desk.notices`)."""
 
     def queue(
-        self, tx: StoreTx, kind: str, ticket: TicketRecord, now: datetime, **facts: str
+        self,
+        tx: StoreTx,
+        kind: str,
+        ticket: TicketRecord,
+        now: datetime,
+        named: str | None = None,
+        **facts: str,
     ) -> None: ...
 
 
@@ -44,7 +50,13 @@ class Silent:
     """No notifications: for tests and tools that only want the tickets."""
 
     def queue(
-        self, tx: StoreTx, kind: str, ticket: TicketRecord, now: datetime, **facts: str
+        self,
+        tx: StoreTx,
+        kind: str,
+        ticket: TicketRecord,
+        now: datetime,
+        named: str | None = None,
+        **facts: str,
     ) -> None:
         return None
 

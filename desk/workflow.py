@@ -315,11 +315,18 @@ class Workflow:
         self, tx: StoreTx, t: TicketRecord, b: steps.Assist, a: Actor, now: datetime
     ) -> None:
         self._event(tx, t, EventKind.assist_requested, a, now, engineer=b.engineer, reason=b.reason)
+        facts = {"asked by": a.name, "reason": b.reason}
+        if b.engineer:
+            facts["engineer asked for"] = b.engineer
+        self._notify.queue(tx, "ticket.assist_requested", t, now, b.engineer, **facts)
 
     def _refer(self, tx: StoreTx, t: TicketRecord, b: steps.Refer, a: Actor, now: datetime) -> None:
         self._event(
             tx, t, EventKind.referred, a, now, referred_to=b.kind.value, to=b.to, reason=b.reason
         )
+        facts = {"referred by": a.name, "to": f"{b.kind.value}: {b.to}", "reason": b.reason}
+        named = b.to if b.kind is steps.ReferKind.senior else None
+        self._notify.queue(tx, "ticket.referred", t, now, named, **facts)
 
     def _pause(self, tx: StoreTx, t: TicketRecord, b: steps.Pause, a: Actor, now: datetime) -> None:
         ctx = self._ctx(t)

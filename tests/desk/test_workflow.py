@@ -5,6 +5,7 @@ recurrences, customers' limits and the notices each step queues."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -288,3 +289,41 @@ def test_monitoring_faults_are_internal_and_hidden_from_customers(desk: DeskPart
     assert ticket.internal
     with pytest.raises(TicketNotFound):
         desk.workflow.step(ticket.number, "note", BODIES["note"], ACME)
+
+
+def queued(desk: DeskParts, kind: str) -> list[Any]:
+    """The notices of one kind, oldest first."""
+    return sorted((o for o in desk.store.outbox() if o.kind == kind), key=lambda o: o.id)
+
+
+def help_notices(desk: DeskParts, kind: str) -> list[list[str]]:
+    return [[r["name"] for r in o.notice["recipients"]] for o in queued(desk, kind)]
+
+
+def test_a_call_for_a_second_engineer_reaches_them_and_the_manager(desk: DeskParts) -> None:
+    [ticket] = desk.fire(alarm())  # assigned to 李强
+    desk.workflow.step(ticket.number, "assist", steps.Assist(reason="two PSUs"), ENGINEER)
+    named = steps.Assist(engineer="赵敏", reason="needs a second pair of hands")
+    desk.workflow.step(ticket.number, "assist", named, ENGINEER)
+    # Nobody named: the site's other engineers; named: that engineer; the manager both times.
+    assert help_notices(desk, "ticket.assist_requested") == [
+        ["赵敏", "Wang Li"],
+        ["赵敏", "Wang Li"],
+    ]
+    [first, _] = queued(desk, "ticket.assist_requested")
+    assert "two PSUs" in first.notice["body"] and first.notice["facts"]["asked by"] == "李强"
+
+
+def test_a_referral_reaches_the_senior_named_or_else_all_seniors(desk: DeskParts) -> None:
+    [ticket] = desk.fire(alarm())
+    senior = steps.ReferKind.senior
+    desk.workflow.step(
+        ticket.number, "refer", steps.Refer(kind=senior, to="刘工", reason="OSPF"), ENGINEER
+    )
+    desk.workflow.step(
+        ticket.number, "refer", steps.Refer(kind=senior, to="on call", reason="x"), ENGINEER
+    )
+    desk.workflow.step(ticket.number, "refer", BODIES["refer"], ENGINEER)  # to the vendor
+    assert help_notices(desk, "ticket.referred") == [["刘工"], ["陈工", "刘工"], ["Wang Li"]]
+    vendor = queued(desk, "ticket.referred")[-1]
+    assert vendor.notice["facts"]["to"] == "vendor: Huawei TAC 2026-1234"

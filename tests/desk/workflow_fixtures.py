@@ -40,6 +40,10 @@ def workflow_inventory() -> Inventory:
         {"name": "李强", "phone": "13700000003", "wecom": "liqiang"},
         {"name": "赵敏", "phone": "13700000004"},
     ]
+    acme["senior_engineers"] = [
+        {"name": "陈工", "email": "chen@example.com"},
+        {"name": "刘工", "email": "liu@example.com"},
+    ]
     acme["sites"][0]["devices"][1]["inspect"] = {"agent": {"hostname": "acme-db"}}
     acme["sites"][1]["travel_time"] = "90m"
     acme["sites"][1]["engineers"] = [{"name": "王芳", "email": "wang.fang@example.com"}]

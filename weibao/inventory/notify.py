@@ -39,6 +39,8 @@ class NoticeKind(StrEnum):
     ticket_opened = "ticket.opened"
     ticket_level_raised = "ticket.level_raised"
     ticket_assigned = "ticket.assigned"
+    ticket_assist_requested = "ticket.assist_requested"
+    ticket_referred = "ticket.referred"
     ticket_escalated = "ticket.escalated"
     ticket_recovered = "ticket.recovered"
     ticket_reopened = "ticket.reopened"
