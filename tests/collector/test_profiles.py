@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
+from collector.driver import Depth
 from collector.snmp.oid import parse_oid
 from collector.snmp.profile_files import check_profiles, load_profiles
 from collector.snmp.profiles import ProfileSet
+from collector.snmp.readers import MetricSpec, ReadContext, TableMetricReader
+from collector.snmp.snapshot import Kind, Snapshot, Var
 from weibao.errors import ConfigError
+from weibao.observation import Sample
 from weibao.vocabulary import BY_NAME
 
 # Sample names the SNMP readers add to the vocabulary (proposed to docs/observations.md).
@@ -160,3 +165,93 @@ def test_a_child_can_turn_a_parents_reader_off(tmp_path: Path) -> None:
     write(tmp_path, "quiet", "name: quiet\nextends: huawei-vrp\nreaders: {interfaces: false}\n")
     profile = load_profiles([tmp_path])["quiet"]
     assert profile.readers.interfaces is None and profile.readers.entity is not None
+
+
+# Metric shapes the vendor profiles (FortiGate, iDRAC, OceanStor) needed, on tiny tables.
+
+BASE = (1, 3, 6, 1, 4, 1, 99999, 1)
+
+
+def read_metric(
+    spec: Mapping[str, object], rows: Sequence[tuple[tuple[int, ...], Var]]
+) -> list[Sample]:
+    metric = MetricSpec.model_validate({"name": "x", **spec})
+    snap = Snapshot([((*BASE, *suffix), var) for suffix, var in rows])
+    return TableMetricReader(metric).read(ReadContext(snap, Depth.full)).samples
+
+
+def octets(text: str) -> Var:
+    return Var(Kind.octets, text.encode())
+
+
+def integer(value: int) -> Var:
+    return Var(Kind.integer, value)
+
+
+def test_numbers_written_as_text_are_read_only_when_asked() -> None:
+    rows = [((3, 1), octets("51.569")), ((3, 2), octets("N/A")), ((3, 3), integer(40))]
+    spec = {"column": "1.3.6.1.4.1.99999.1.3", "labels": {"sensor": "{index}"}}
+    assert [(s.labels, s.value) for s in read_metric({**spec, "from_text": True}, rows)] == [
+        ({"sensor": "1"}, 51.569),
+        ({"sensor": "3"}, 40),
+    ]
+    assert [s.value for s in read_metric(spec, rows)] == [40]  # text is never guessed at
+
+
+def test_a_ratio_from_free_and_total() -> None:
+    rows = [
+        ((7, 1), integer(200)),
+        ((9, 1), integer(50)),
+        ((7, 2), integer(0)),
+        ((9, 2), integer(0)),
+    ]
+    spec = {"total": "1.3.6.1.4.1.99999.1.7", "free": "1.3.6.1.4.1.99999.1.9"}
+    samples = read_metric({**spec, "labels": {"pool": "{index}"}}, rows)
+    assert [(s.labels, s.value) for s in samples] == [({"pool": "1"}, 0.75)]  # total 0: none
+
+
+def test_above_compares_a_reading_with_its_threshold_column() -> None:
+    rows = [
+        ((6, 1), integer(4080)),
+        ((13, 1), integer(480)),
+        ((6, 2), integer(0)),
+        ((13, 2), integer(480)),
+        ((6, 3), integer(3000)),  # no threshold: no verdict
+    ]
+    spec = {"column": "1.3.6.1.4.1.99999.1.6", "above": "1.3.6.1.4.1.99999.1.13"}
+    samples = read_metric({**spec, "labels": {"fan": "{index}"}}, rows)
+    assert [(s.labels["fan"], s.value) for s in samples] == [("1", 1.0), ("2", 0.0)]
+
+
+def test_states_name_the_value_in_a_label() -> None:
+    rows = [((4, 1), integer(2)), ((4, 2), integer(3)), ((4, 3), integer(1))]
+    spec = {
+        "column": "1.3.6.1.4.1.99999.1.4",
+        "states": {2: "online", 3: "failed"},
+        "labels": {"array": "vd{index}", "state": "{state}"},
+    }
+    samples = read_metric(spec, rows)
+    assert [(s.labels, s.value) for s in samples] == [
+        ({"array": "vd1", "state": "online"}, 1.0),
+        ({"array": "vd2", "state": "failed"}, 1.0),  # unknown(1) is not named: no sample
+    ]
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("column: 1.3.6.1.4.1.1\n    map: {1: 1}\n    states: {1: ok}", "use one of them"),
+        ("used: 1.3.6.1.4.1.1\n    above: 1.3.6.1.4.1.2", "a metric reads either `column`"),
+        ("free: 1.3.6.1.4.1.1", "two of `used`, `free` and `total`"),
+        ("column: 1.3.6.1.4.1.1\n    labels: {s: '{state}'}", "{state} in a label needs `states:`"),
+        ("column: 1.3.6.1.4.1.1\n    from_text: maybe", "valid boolean"),
+    ],
+)
+def test_new_metric_keys_are_checked_where_they_are_written(
+    tmp_path: Path, metric: str, expected: str
+) -> None:
+    write(tmp_path, "x", f"name: x\nmetrics:\n  - name: x\n    {metric}\n")
+    found = problems_of(tmp_path)
+    line = 5 if "valid boolean" in expected else 3  # a key's own line, else the metric's
+    where = f"x.yaml:{line}: metrics[x]"
+    assert any(where in p and expected in p for p in found), found

@@ -34,6 +34,12 @@ SERVED = [
     "ups-eatonupsm2_9px+empg2",
     "linux-linux_opensips",
     "bmc-ibmc",
+    "ruijie-ruijie",
+    "ruijie-ruijie_s6150",
+    "firewall-fortigate_60f",
+    "firewall-fortigate_100e",
+    "bmc-drac_r640",
+    "storage-oceanstor_dorado3k",
 ]
 
 
@@ -124,3 +130,71 @@ def test_linux_net_snmp(snmpsim: int) -> None:
 def test_out_of_order_recording_served_sorted(snmpsim: int) -> None:
     o = inspect(snmpsim, "bmc-ibmc")
     assert o.value("up") == 1 and o.values("interface_up")
+
+
+# Vendor profiles (collector/profiles/ruijie, fortigate, huawei-ibmc, dell-idrac,
+# huawei-oceanstor): the same values tests/collector/test_vendor_profiles.py checks against
+# the recordings' lines, here over UDP.
+
+
+def test_ruijie_switches(snmpsim: int) -> None:
+    o = inspect(snmpsim, "ruijie-ruijie_s6150")
+    assert identity(o) == ("Ruijie", "S6150-24VS8CQ-X", "switch")
+    assert o.meta["version"] == "12.6(3)B1303P1"  # ruijieDeviceSWVersion
+    assert [s.value for s in o.values("fan_ok")] == [1, 1, 1, 1]
+    assert o.value("power_supply_ok", psu="1/1") == 1
+    assert o.value("temperature_celsius", sensor="air_inlet") == 31
+    assert o.value("cpu_usage_ratio") == 0.0  # ruijieNodeCPUTotal1min = 0
+    plain = inspect(snmpsim, "ruijie-ruijie")  # no Ruijie MIBs: identity and interfaces
+    assert identity(plain) == ("Ruijie", "S6220-48XS4QXS", "switch")
+    assert plain.values("interface_up") and not plain.values("fan_ok")
+
+
+def test_fortigate_firewalls(snmpsim: int) -> None:
+    o = inspect(snmpsim, "firewall-fortigate_60f", kind="firewall")
+    assert identity(o) == ("Fortinet", "FGT_60F", "firewall")
+    assert o.meta["version"] == "v7.2.6,build1575"
+    assert o.meta["serial"] == "FGT60FTK00000000"
+    assert o.value("memory_usage_ratio") == 0.33
+    assert o.value("temperature_celsius", sensor="CPU ON-DIE Temperature") == 51.569  # text
+    assert o.value("interface_up", interface="wan1") is not None
+    old = inspect(snmpsim, "firewall-fortigate_100e", kind="firewall")
+    assert identity(old) == ("Fortinet", "FGT_100E", "firewall")
+    assert old.value("cpu_usage_ratio") == 0.06
+
+
+def test_huawei_ibmc(snmpsim: int) -> None:
+    o = inspect(snmpsim, "bmc-ibmc", kind="bmc")
+    assert identity(o) == ("Huawei", "RH2288H V3", "bmc")
+    assert o.meta["version"] == "2.55"  # the "Active iBMC" row of the firmware table
+    assert len(o.values("fan_ok")) == 8 and all(s.value == 1 for s in o.values("fan_ok"))
+    assert o.value("power_supply_ok", psu="PS2") == 1
+    assert o.value("disk_ok", disk="Disk1") == 1 and len(o.values("disk_ok")) == 2
+    assert o.value("memory_module_ok", module="DIMM131") == 1
+    assert o.value("temperature_celsius", sensor="Inlet") == 19.0
+    assert o.value("cpu_usage_ratio") == 0.2
+
+
+def test_dell_idrac(snmpsim: int) -> None:
+    o = inspect(snmpsim, "bmc-drac_r640", kind="bmc")
+    assert identity(o) == ("Dell", "PowerEdge R640", "bmc")
+    assert o.meta["version"] == "5.10.10.00"
+    fans = o.values("fan_ok")  # reading above coolingDeviceLowerCriticalThreshold
+    assert len(fans) == 14 and all(s.value == 1 for s in fans)
+    assert o.value("temperature_celsius", sensor="System Board Inlet Temp") == 25.0
+    assert o.value("cpu_ok", cpu="CPU.Socket.1") == 1
+    array = "Virtual Disk 0 on RAID Controller in SL 3"
+    assert o.value("raid_state", array=array, state="online") == 1
+    assert o.value("raid_degraded", array=array) == 0
+
+
+def test_huawei_oceanstor(snmpsim: int) -> None:
+    o = inspect(snmpsim, "storage-oceanstor_dorado3k", kind="storage")
+    assert identity(o) == ("Huawei", "OceanStor Dorado 3000 V6", "storage")
+    assert o.meta["version"] == "6.0.1.SPH20"
+    # hwInfoStoragePool: total 29531295 MB, free 27794961 MB
+    expected = (29531295 - 27794961) / 29531295
+    assert o.value("storage_pool_usage_ratio", pool="Pool-1") == pytest.approx(expected)
+    assert o.value("controller_ok", controller="CTE0.B") == 1
+    assert len(o.values("disk_ok")) == 12
+    assert o.value("temperature_celsius", sensor="disk CTE0.1") == 47

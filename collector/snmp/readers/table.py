@@ -3,9 +3,13 @@
 This is how a user adds a vendor without writing code (see docs/collector.md). Each row
 of the column becomes one sample, labelled from templates (``{index}``, ``{index[0]}``,
 ``{entity}`` for the row's entPhysicalName, ``{descr}`` for a text column of the same
-table), or the rows are folded into one unlabelled sample (``aggregate: max``). Values
-are scaled, mapped from enumerations (rows whose value is not in ``map`` are skipped:
-"not present" is not "failed"), or computed as a ratio of two columns.
+table, ``{state}`` for the name ``states`` gives the value), or the rows are folded into
+one unlabelled sample (``aggregate: max``). Values are scaled, mapped from enumerations
+(rows whose value is not in ``map`` are skipped: "not present" is not "failed"), named
+by ``states`` (value 1, the name as a label, for rules that read a state as text),
+compared with a threshold column of the same row (``above``: a fan's reading over its
+lower limit), or computed as a ratio of two of ``used``, ``free`` and ``total``. Some
+agents write numbers as text (FortiGate's sensor readings): ``from_text`` reads them.
 
 An OID ending in ``.0`` is a scalar instance and is read with GET; any other OID is a
 column and is walked.
@@ -13,8 +17,9 @@ column and is walked.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from statistics import fmean
 from typing import Literal
 
@@ -40,7 +45,7 @@ EntityClass = Literal[
     "cpu",
 ]
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_KNOWN = re.compile(r"^(index|index\[\d+\]|entity|descr)$")
+_KNOWN = re.compile(r"^(index|index\[\d+\]|entity|descr|state)$")
 _FOLD: dict[str, Callable[[list[float]], float]] = {
     "max": max,
     "min": min,
@@ -61,6 +66,13 @@ class MetricSpec(Options):
     free: OidText | None = None
     scale: float = 1.0
     map: dict[int, float] | None = None
+    states: dict[int, str] | None = Field(
+        default=None, description="enumeration -> name: value 1, the name in {state}"
+    )
+    above: OidText | None = Field(
+        default=None, description="1 while the value is above this column's (same row), else 0"
+    )
+    from_text: bool = Field(default=False, description="numbers written as text: '51.569'")
     ignore: list[int] = Field(default_factory=list, description="raw values that mean absent")
     labels: dict[str, str] = Field(default_factory=dict)
     descr: OidText | None = Field(default=None, description="a text column for {descr}")
@@ -73,10 +85,16 @@ class MetricSpec(Options):
 
     @model_validator(mode="after")
     def _shape(self) -> MetricSpec:
-        if (self.column is None) == (self.used is None):
-            raise ValueError("a metric reads either `column` or `used` (with `total` or `free`)")
-        if self.used is not None and (self.total is None) == (self.free is None):
-            raise ValueError("`used` needs exactly one of `total` or `free`")
+        operands = [f for f in ("used", "free", "total") if getattr(self, f) is not None]
+        if (self.column is None) == (len(operands) != 2) or (self.column and operands):
+            raise ValueError(
+                "a metric reads either `column`, or two of `used`, `free` and `total` (a ratio)"
+            )
+        valued = [f for f in ("map", "states", "above") if getattr(self, f) is not None]
+        if len(valued) > 1 or (valued and self.column is None):
+            raise ValueError(
+                "`map`, `states` and `above` each give a `column` its value: use one of them"
+            )
         if self.aggregate and self.labels:
             raise ValueError("`aggregate` folds rows into one unlabelled sample: drop `labels`")
         for template in self.labels.values():
@@ -84,10 +102,12 @@ class MetricSpec(Options):
                 if not _KNOWN.match(field):
                     raise ValueError(
                         f"unknown placeholder {{{field}}} in label {template!r}: use "
-                        "{index}, {index[0]}, {entity} or {descr}"
+                        "{index}, {index[0]}, {entity}, {descr} or {state}"
                     )
                 if field == "descr" and self.descr is None:
                     raise ValueError("{descr} in a label needs `descr:` (a text column)")
+                if field == "state" and self.states is None:
+                    raise ValueError("{state} in a label needs `states:` (value -> name)")
         if self.descr_match is not None and self.descr is None:
             raise ValueError("`descr_match` needs `descr:` (a text column)")
         return self
@@ -98,7 +118,8 @@ class MetricSpec(Options):
         return in_labels or bool(self.entity_class) or self.entity_name is not None
 
     def oids(self) -> list[Oid]:
-        return [o for o in (self.column, self.used, self.total, self.free, self.descr) if o]
+        columns = (self.column, self.used, self.total, self.free, self.above, self.descr)
+        return [o for o in columns if o]
 
 
 class TableMetricReader:
@@ -127,39 +148,63 @@ class TableMetricReader:
                 return {(): var} if var is not None else {}
             return snap.column(oid)
 
-        main = rows(spec.column or spec.used)
-        other = rows(spec.total or spec.free)
+        main = rows(spec.column or spec.used or spec.free)
+        others = {o: rows(o) for o in (spec.used, spec.free, spec.total, spec.above) if o}
         descrs = rows(spec.descr)
         values: list[float] = []
         reading = Reading()
         for row, var in main.items():
-            value = self._value(var, other.get(row))
+            value = self._value(row, var, others)
             if value is None or not self._keep(row, ctx, descrs.get(row)):
                 continue
             if spec.aggregate:
                 values.append(value)
                 continue
-            labels = {k: self._label(t, row, ctx, descrs.get(row)) for k, t in spec.labels.items()}
+            state = self._state(var)
+            labels = {
+                k: self._label(t, row, ctx, descrs.get(row), state) for k, t in spec.labels.items()
+            }
             reading.add(spec.name, value, **labels)
         if values and spec.aggregate:
             reading.add(spec.name, float(_FOLD[spec.aggregate](values)))
         return reading
 
-    def _value(self, var: Var, other: Var | None) -> float | None:
+    def _value(self, row: Oid, var: Var, others: Mapping[Oid, dict[Oid, Var]]) -> float | None:
         spec = self.spec
-        raw = var.number()
+        raw = _number(var, spec.from_text)
         if raw is None or raw in spec.ignore:
             return None
-        if spec.used is not None:
-            second = other.number() if other is not None else None
-            if second is None:
-                return None
-            total = second if spec.total is not None else raw + second
-            return min(max(raw / total, 0.0), 1.0) if total > 0 else None
+        if spec.column is None:
+            return self._ratio(row, others)
+        if spec.above is not None:
+            limit = _number(others[spec.above].get(row), spec.from_text)
+            return None if limit is None else float(raw > limit)
+        if spec.states is not None:
+            return 1.0 if raw in spec.states else None
         if spec.map is not None:
-            mapped = spec.map.get(raw)
-            return None if mapped is None else mapped
+            return spec.map.get(int(raw)) if raw == int(raw) else None
         return round(raw * spec.scale, 12)  # 47 * 0.01 is 0.47, not 0.47000000000000003
+
+    def _ratio(self, row: Oid, others: Mapping[Oid, dict[Oid, Var]]) -> float | None:
+        """used / total, with the missing one of the three from the other two."""
+        spec = self.spec
+        used, free, total = (
+            _number(others[o].get(row), spec.from_text) if o is not None else None
+            for o in (spec.used, spec.free, spec.total)
+        )
+        if total is None and used is not None and free is not None:
+            total = used + free
+        if used is None and total is not None and free is not None:
+            used = total - free
+        if used is None or total is None or total <= 0:
+            return None
+        return min(max(used / total, 0.0), 1.0)
+
+    def _state(self, var: Var) -> str:
+        raw = _number(var, self.spec.from_text)
+        if self.spec.states is None or raw is None or raw != int(raw):
+            return ""
+        return self.spec.states.get(int(raw), "")
 
     def _keep(self, row: Oid, ctx: ReadContext, descr: Var | None) -> bool:
         spec = self.spec
@@ -176,9 +221,13 @@ class TableMetricReader:
             return False
         return spec.entity_name is None or bool(spec.entity_name.search(entity.name))
 
-    def _label(self, template: str, row: Oid, ctx: ReadContext, descr: Var | None) -> str:
+    def _label(
+        self, template: str, row: Oid, ctx: ReadContext, descr: Var | None, state: str
+    ) -> str:
         def fill(match: re.Match[str]) -> str:
             field = match.group(1)
+            if field == "state":
+                return state
             if field == "index":
                 return format_index(row)
             if field.startswith("index["):
@@ -190,3 +239,17 @@ class TableMetricReader:
             return descr.text() if descr is not None else format_index(row)
 
         return _PLACEHOLDER.sub(fill, template).strip()
+
+
+def _number(var: Var | None, from_text: bool) -> float | None:
+    """A numeric varbind, or with ``from_text`` a number written as text; else None."""
+    if var is None:
+        return None
+    number = var.number()
+    if number is not None or not from_text:
+        return number
+    try:
+        value = float(var.text())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
