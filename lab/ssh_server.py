@@ -124,6 +124,9 @@ class SshDevice:
         except OSError:
             listener.close()
             raise
+        # A timeout, because closing a socket does not wake a thread blocked in accept();
+        # set here, as a lab stopped at once may close the socket before the thread runs.
+        listener.settimeout(ACCEPT_POLL)
         self.port = listener.getsockname()[1]
         self._listener = listener
         # An inspection closes its connection without reading our last packets, so
@@ -138,8 +141,6 @@ class SshDevice:
         self.device = device
 
     def _accept(self, listener: socket.socket, password: str) -> None:
-        # A timeout, because closing a socket does not wake a thread blocked in accept().
-        listener.settimeout(ACCEPT_POLL)
         while not self._closed.is_set():
             try:
                 conn, _ = listener.accept()
