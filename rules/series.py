@@ -4,7 +4,9 @@ A :class:`Series` is keyed by the alarm's fingerprint and advanced by :func:`ste
 each new verdict of its rule. The rules of the machine, in order:
 
 - a true condition starts ``pending``; it fires once it has held for ``for:`` seconds
-  (at once when ``for:`` is 0). A false condition while pending forgets it.
+  (at once when ``for:`` is 0), less :data:`FOR_SLACK`: inspections every 60 s arrive
+  59.999 s apart now and then, and ``for: 1m`` must not wait a whole extra inspection
+  for a millisecond. A false condition while pending forgets it.
 - a firing alarm clears only when the clear condition holds (hysteresis: ``clear:``,
   else the condition being false) and the condition has been false for
   ``keep_firing_for``.
@@ -106,6 +108,9 @@ class Series:
         )
 
 
+FOR_SLACK = 1.0  # seconds of timing jitter forgiven in ``for:``
+
+
 def step(series: Series, rule: Rule, t: float, cond: bool, clear: bool) -> Event:
     """Advance ``series`` with the rule's verdict at time ``t``."""
     if t < series.t:
@@ -121,7 +126,7 @@ def step(series: Series, rule: Rule, t: float, cond: bool, clear: bool) -> Event
         if not cond:
             series.phase = Phase.idle
             return Event.reset
-        if t - series.since < rule.for_seconds:
+        if t - series.since < rule.for_seconds - FOR_SLACK:
             return Event.pending
         series.phase, series.since, series.raw = Phase.firing, t, True
         _flip(series, rule.flapping, t)

@@ -178,3 +178,14 @@ def test_observation_context_reaches_the_description(engine: RuleEngine) -> None
     assert alarm.description.startswith(
         "Units in the failed state on srv1: nginx.service cron.service"
     )
+
+
+def test_for_forgives_a_millisecond_of_timing_jitter(engine: RuleEngine) -> None:
+    # device_unreachable has for: 2m; inspections 60 s apart arrive 59.999 s apart now and then.
+    jitter = 0.001 / 60
+    minutes = [0, 1 - jitter, 2 - 2 * jitter]
+    _, firing = run(engine, [(m, [down(m)]) for m in minutes])
+    assert firing == [[], [], ["device_unreachable:srv1"]]
+    # ... but not a whole inspection early: 1.9 minutes is not 2.
+    _, early = run(engine, [(m, [down(m)]) for m in (0, 0.95, 1.9)])
+    assert early == [[], [], []]
