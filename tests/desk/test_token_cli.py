@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from desk.api import create_app
@@ -60,10 +61,36 @@ def test_customer_tokens_need_a_customer_and_others_refuse_one(db_url: str) -> N
     assert code == 2 and "agent, engineer, manager, customer" in err
 
 
-def test_list_shows_ids_and_roles_but_never_tokens(db_url: str) -> None:
+@pytest.fixture
+def inventory_file(tmp_path: Path) -> str:
+    from .conftest import INVENTORY
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(yaml.safe_dump(INVENTORY, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def test_a_customer_token_names_a_customer_of_the_inventory(
+    db_url: str, inventory_file: str
+) -> None:
+    code, out, err = weibao(
+        "token", "create", "--role", "customer", "--customer", "Beta Hospitl",
+        "-i", inventory_file, "--db", db_url,
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert "'Beta Hospitl' is not a customer" in err and "did you mean 'Beta Hospital'?" in err
+    code, out, err = weibao(
+        "token", "create", "--role", "customer", "--customer", "Beta Hospital",
+        "-i", str(Path(inventory_file).with_name("missing.yaml")), "--db", db_url,
+    )  # fmt: skip
+    assert code == 2 and out == "" and "no inventory at" in err and "-i FILE" in err
+
+
+def test_list_shows_ids_and_roles_but_never_tokens(db_url: str, inventory_file: str) -> None:
     _, token, _ = weibao(
-        "token", "create", "--role", "customer", "--customer", "Beta Hospital", "--db", db_url
-    )
+        "token", "create", "--role", "customer", "--customer", "Beta Hospital",
+        "-i", inventory_file, "--db", db_url,
+    )  # fmt: skip
     code, out, _ = weibao("token", "list", "--db", db_url)
     assert code == 0
     assert "customer" in out and "Beta Hospital" in out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -42,6 +43,29 @@ def open_store(db: str) -> Iterator[Store]:
         store.close()
 
 
+def check_customer(customer: str, inventory: Path) -> None:
+    """A customer token for a name the inventory lacks would read nothing, silently: a
+    typo (or 恒通 for 恒通物流) must fail here, not in front of the customer."""
+    import difflib
+
+    from weibao.inventory.loader import load_inventory
+
+    if not inventory.is_file():
+        raise WeibaoError(
+            f"cannot check --customer {customer!r}: no inventory at {inventory} "
+            "(pass the desk's inventory with -i FILE)"
+        )
+    names = [c.name for c in load_inventory(inventory).customers]
+    if customer in names:
+        return
+    close = difflib.get_close_matches(customer, names, n=1, cutoff=0.3)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise WeibaoError(
+        f"--customer {customer!r} is not a customer in {inventory}: {hint}"
+        f"its customers are {', '.join(repr(n) for n in names) or 'none'}"
+    )
+
+
 @token_app.command("create")
 def create(
     role: str = typer.Option(..., "--role", help="agent, engineer, manager or customer."),
@@ -53,6 +77,12 @@ def create(
     name: str | None = typer.Option(
         None, "--name", help="Who holds it (e.g. 李强): recorded on the ticket steps they take."
     ),
+    inventory: Path = typer.Option(
+        Path("inventory.yaml"),
+        "-i",
+        "--inventory",
+        help="The inventory --customer is checked against (role customer).",
+    ),
 ) -> None:
     """Create a token and print it once."""
     from desk.tokens import check_scope, issue_token, parse_role
@@ -61,6 +91,8 @@ def create(
     try:
         parsed = parse_role(role)
         check_scope(parsed, customer)
+        if customer:
+            check_customer(customer, inventory)
     except WeibaoError as exc:
         raise fail(str(exc), 2) from None
     with open_store(db) as store:
