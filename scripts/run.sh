@@ -23,6 +23,13 @@ set +a
 # Refuse to start half a system: a broken inventory stops here with FILE:LINE messages.
 "$weibao" check -i inventory.yaml
 
+# Tokens live in the database: made for another WEIBAO_DB, they would match nothing.
+# (A hash of the URL is kept, not the URL: it may carry a database password.)
+db_stamp=$(printf '%s' "$WEIBAO_DB" | sha256sum | cut -c1-16)
+if [ "$(cat var/tokens.db 2>/dev/null || true)" != "$db_stamp" ]; then
+  rm -f var/manager.token var/agent.token
+  printf '%s\n' "$db_stamp" > var/tokens.db
+fi
 make_token() {  # role file
   if [ ! -s "$2" ]; then
     (umask 077 && "$weibao" token create --role "$1" --note "make run" > "$2.tmp" && mv "$2.tmp" "$2")
