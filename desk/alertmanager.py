@@ -27,7 +27,7 @@ from weibao.clock import Clock
 from weibao.inventory.alertmanager import AlertmanagerSettings
 from weibao.inventory.model import Inventory
 from weibao.logs import log_event
-from weibao.observation import Alarm, Sample
+from weibao.observation import Alarm, Observation, Sample, Source
 
 PATH = "/api/v1/alertmanager"
 MAX_ALERTS = 5000
@@ -161,6 +161,33 @@ class Conversion:
     firing: list[Alarm] = field(default_factory=list)
     cleared: list[Alarm] = field(default_factory=list)
     unmatched: list[UnmatchedAlert] = field(default_factory=list)
+    # The unmatched alerts as observations of the device they name, so they are listed
+    # under GET /api/v1/devices/unknown like anything else reporting about a stranger.
+    strangers: list[Observation] = field(default_factory=list)
+
+
+def stranger(alert: WebhookAlert, found: DeviceMatch, now: datetime) -> Observation:
+    """An unmatched alert as an observation of the device it names (its first device
+    label's value). Its id is stable across Alertmanager's repeats, so a resend every
+    ``repeat_interval`` is stored once."""
+    alertname = (alert.labels.get("alertname") or "alert")[:_MAX_NAME]
+    named = next(iter(found.tried.values()), "") or f"alertmanager:{alertname}"
+    fingerprint = alert_fingerprint(alert)
+    since = _observed_at(alert, now)
+    return Observation(
+        id=f"am-{fingerprint}-{alert.status}-{int(since.timestamp())}"[:64],
+        device=named[:200],
+        source=Source.alertmanager,
+        time=since,
+        samples=[
+            Sample(
+                name=SAMPLE,
+                labels={"alertname": alertname},
+                value=1.0 if alert.status == "firing" else 0.0,
+            )
+        ],
+        meta={"alertname": alertname, "unmatched": found.reason[:500]},
+    )
 
 
 def alert_fingerprint(alert: WebhookAlert) -> str:
@@ -226,6 +253,7 @@ def convert(
                     reason=found.reason,
                 )
             )
+            out.strangers.append(stranger(alert, found, now))
             continue
         alarm = to_alarm(alert, found.device, settings, now)
         (out.firing if alert.status == "firing" else out.cleared).append(alarm)
@@ -255,6 +283,8 @@ def alertmanager_router(
         records the recovery; alerts matching no device are listed in the answer."""
         result = convert(payload, matcher, settings, clock.now())
         outcome = ingestor.apply_external(result.firing, result.cleared)
+        if result.strangers:
+            ingestor.ingest(result.strangers)
         for alert in result.unmatched:
             log_event(
                 log,

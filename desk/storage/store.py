@@ -339,7 +339,7 @@ class Store:
                 ).one()
                 identity: dict[str, str] = {
                     k: str(latest.meta[k])
-                    for k in ("hostname", "machine_id", "dmi_serial")
+                    for k in ("hostname", "machine_id", "dmi_serial", "alertname", "unmatched")
                     if k in latest.meta
                 }
                 out.append(

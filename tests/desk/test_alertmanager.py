@@ -308,6 +308,21 @@ def test_unmatched_alerts_are_answered_and_logged(
     assert "customer-private detail" not in caplog.text  # the payload itself is never logged
 
 
+def test_unmatched_alerts_list_their_device_among_the_unknown_ones(desk: Desk) -> None:
+    stray = alert(alertname="NodeDown", instance="10.9.9.9:9100", job="node")
+    desk.send(stray, alert(fingerprint="cccccccccccccccc", alertname="Watchdog"))
+    desk.clock.advance(5 * M)
+    desk.send(stray)  # Alertmanager repeats itself: stored once
+    answer = desk.client.get("/api/v1/devices/unknown", headers=desk.token(Role.engineer))
+    assert answer.status_code == 200
+    found = {d["device"]: d for d in answer.json()["items"]}
+    assert set(found) == {"10.9.9.9:9100", "alertmanager:Watchdog"}
+    node = found["10.9.9.9:9100"]
+    assert node["source"] == "alertmanager" and node["observations"] == 1
+    assert node["identity"]["alertname"] == "NodeDown"
+    assert "no inventory device" in node["identity"]["unmatched"]
+
+
 def test_a_shared_address_is_resolved_by_a_device_label(desk: Desk) -> None:
     number = desk.send(alert(device="beta-his", instance=f"{SHARED}:9100"))["tickets_opened"][0]
     assert desk.ticket(number)["customer"] == "Beta Hospital"
