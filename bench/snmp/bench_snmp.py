@@ -1,6 +1,6 @@
 """weibao's SNMP driver next to net-snmp's command-line tools, on the same local snmpd.
 
-    .venv/bin/python bench/snmp/bench_snmp.py [--rounds 30] [--concurrency 16]
+    .venv/bin/python bench/snmp/bench_snmp.py [--rounds 30] [--concurrency 16] [--profile]
 
 Starts a throwaway snmpd on a free 127.0.0.1 port (config, pid and persistent files in
 a temp directory), then measures, in one run, per device inspection:
@@ -13,13 +13,16 @@ a temp directory), then measures, in one run, per device inspection:
   walks only its first OID), in subprocesses;
 
 and prints wall time and CPU per device, values read, and the ratios. Loopback only.
+``--profile`` runs only weibao v2c under cProfile and prints where its time goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import resource
 import shutil
 import socket
@@ -219,14 +222,28 @@ def netsnmp(port: int, env: dict[str, str], rounds: int) -> tuple[float, int]:
     return time.perf_counter() - start, values
 
 
+def profile(port: int, rounds: int, concurrency: int) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(weibao(port, "2c", rounds, concurrency))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(20)
+    stats.sort_stats("cumulative").print_stats("collector|weibao", 30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="cProfile weibao v2c only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="weibao-bench-snmp-") as tmp:
         proc, port, env = start_snmpd(Path(tmp))
         try:
+            if args.profile:
+                profile(port, args.rounds, args.concurrency)
+                return
             rows = []
             for name, run in (
                 (

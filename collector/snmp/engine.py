@@ -1,27 +1,33 @@
-"""The pysnmp edge: engines, requests and error translation. Nothing else imports pysnmp.
+"""The pysnmp edge for SNMPv3, and the pool that opens every SNMP session.
 
-Where the time goes (measured on a 2-core machine against a local snmpd): pysnmp's
-request path spends ~75 % of its CPU in pyasn1's BER decoder; MIB lookups would double
-that, so this module never resolves names. It bypasses the high-level API's
-``make_varbinds`` (which resolves every request OID through a MIB view even with
-``lookupMib=False``) and drives pysnmp's command generators directly with numeric OIDs.
+:class:`EnginePool` is the driver's :class:`collector.snmp.walker.SessionPool`. It sends
+**SNMP v1/v2c** through weibao's own codec and UDP transport
+(:mod:`collector.snmp.ber`, :mod:`collector.snmp.udp`): pyasn1's BER decoder was ~70 %
+of an inspection's CPU, and one shared socket with a request table keeps 1,000
+requests in flight without losses. **SNMPv3** (USM, engine discovery, keys) stays on
+pysnmp, here, and this module is the only one of the SNMP driver that imports pysnmp
+(the trap listener has its own). On the pysnmp path MIB names are never resolved: the
+command generators are driven directly with numeric OIDs (the high-level API's
+``make_varbinds`` resolves every request OID through a MIB view even with
+``lookupMib=False``, which doubles the cost).
 
 pysnmp state is isolated here:
 
 - **Engines** (``SnmpEngine``) are costly (~90 ms CPU, ~1 MB each) and hold USM state
-  (discovered engine IDs, time windows, localized keys). One engine serves all v1/v2c
-  communities; each distinct SNMPv3 credential set gets its own engine, keyed by the
-  credentials' fingerprint. Two devices with the same user name but different keys
-  therefore never share USM rows, and a rotated key is a new fingerprint: it takes
-  effect on the next inspection, with no stale localized key. Idle engines beyond
-  ``max_engines`` are closed, least recently used first.
+  (discovered engine IDs, time windows, localized keys). Each distinct SNMPv3
+  credential set gets its own engine, keyed by the credentials' fingerprint. Two
+  devices with the same user name but different keys therefore never share USM rows,
+  and a rotated key is a new fingerprint: it takes effect on the next inspection, with
+  no stale localized key. Idle engines beyond ``max_engines`` are closed, least
+  recently used first.
 - **Discovered engine IDs**: pysnmp keeps a peer's engine ID for 5 minutes and keeps
   using it after the device was replaced or reset with a new one (the agent then drops
   every request). A v3 request that times out while an engine ID is cached for its
   target is sent once more after forgetting it (tested against snmpd).
 - **Sockets**: each engine's IPv4 socket gets a large receive buffer, because at high
   concurrency the kernel's default one overflows and drops answers (seen as timeouts).
-- **Errors** become :mod:`weibao.errors` here and only here.
+- **Errors** become :mod:`weibao.errors` here and only here (error-status values are
+  translated by :func:`collector.snmp.udp.status_error` for both paths).
 """
 
 from __future__ import annotations
@@ -37,9 +43,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector.snmp.credentials import Credentials
-from collector.snmp.oid import Oid, format_oid
+from collector.snmp.oid import Oid
 from collector.snmp.snapshot import Kind, Var
-from collector.snmp.walker import NoSuchName, ResponseTooBig, Varbinds
+from collector.snmp.udp import UdpDispatcher, status_error
+from collector.snmp.walker import Session, Varbinds
 from weibao.errors import AuthError, ConnectError, InspectionError, ProtocolError, Timeout
 
 with warnings.catch_warnings():
@@ -54,7 +61,6 @@ with warnings.catch_warnings():
     from pysnmp.entity.rfc3413 import cmdgen  # type: ignore[import-untyped]
     from pysnmp.error import PySnmpError  # type: ignore[import-untyped]
     from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped]
-        CommunityData,
         SnmpEngine,
         Udp6TransportTarget,
         UdpTransportTarget,
@@ -97,15 +103,6 @@ _KINDS = {
 _BYTES = frozenset({Kind.octets, Kind.ip, Kind.opaque})
 _NONE = frozenset({Kind.missing, Kind.end, Kind.null})
 _NULL = univ.Null("")
-_ERROR_STATUS = {
-    1: "tooBig",
-    2: "noSuchName",
-    3: "badValue",
-    4: "readOnly",
-    5: "genErr",
-    6: "noAccess",
-    16: "authorizationError",
-}
 
 
 def to_var(value: Any) -> Var:
@@ -236,16 +233,7 @@ class PysnmpSession:
         return ProtocolError(f"{self.target}: {indication}")
 
     def _status_error(self, status: int, index: int, oids: Sequence[Oid]) -> InspectionError:
-        name = _ERROR_STATUS.get(status, f"error {status}")
-        where = f" at {format_oid(oids[index - 1])}" if 0 < index <= len(oids) else ""
-        if status == 1:
-            return ResponseTooBig(f"{self.target} answered tooBig for {len(oids)} OIDs")
-        if status == 2:
-            return NoSuchName(f"{self.target} answered noSuchName{where}", index - 1)
-        if status in (6, 16):
-            who = self._creds.describe()
-            return AuthError(f"{self.target} refused access ({name}{where}) to {who}")
-        return ProtocolError(f"{self.target} answered {name}{where}")
+        return status_error(self.target, self._creds, status, index, oids)
 
 
 def _done(
@@ -256,8 +244,6 @@ def _done(
 
 
 def _auth_data(creds: Credentials) -> Any:
-    if creds.version != "3":
-        return CommunityData(creds.community, mpModel=0 if creds.version == "1" else 1)
     kwargs: dict[str, Any] = {}
     if creds.auth_protocol:
         kwargs["authKey"] = creds.auth_key
@@ -269,22 +255,30 @@ def _auth_data(creds: Credentials) -> Any:
 
 
 class EnginePool:
-    """pysnmp engines for one event loop; call :meth:`close` when done with it."""
+    """Sessions for one event loop: v1/v2c on the shared UDP transport, v3 on pysnmp.
+
+    Call :meth:`close` when done with it (the driver does, on shutdown).
+    """
 
     def __init__(self, max_engines: int = 64, receive_buffer: int = 4 * 1024 * 1024) -> None:
         self.max_engines = max_engines
         self.receive_buffer = receive_buffer
+        self.udp = UdpDispatcher(receive_buffer)
         self._engines: OrderedDict[str, _Engine] = OrderedDict()
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
+        """pysnmp engines open (SNMPv3 credential sets); v1/v2c needs none."""
         return len(self._engines)
 
     @contextlib.asynccontextmanager
     async def session(
         self, creds: Credentials, host: str, port: int, timeout: float, retries: int
-    ) -> AsyncIterator[PysnmpSession]:
-        """A session to ``host:port``; the engine stays in use (not evicted) inside."""
+    ) -> AsyncIterator[Session]:
+        """A session to ``host:port``; a v3 engine stays in use (not evicted) inside."""
+        if creds.version != "3":
+            yield await self.udp.session(creds, host, port, timeout, retries)
+            return
         slot = await self._slot(creds)
         slot.in_use += 1
         try:
@@ -313,7 +307,7 @@ class EnginePool:
             raise ConnectError(f"cannot resolve {host}: {exc}") from None
 
     async def _slot(self, creds: Credentials) -> _Engine:
-        key = "community" if creds.version != "3" else creds.fingerprint()
+        key = creds.fingerprint()
         async with self._lock:  # one engine per key even when many devices start at once
             slot = self._engines.get(key)
             if slot is None:
@@ -347,6 +341,7 @@ class EnginePool:
                 slot.engine.close_dispatcher()
 
     def close(self) -> None:
+        self.udp.close()
         for slot in self._engines.values():
             slot.engine.close_dispatcher()
         self._engines.clear()

@@ -65,6 +65,7 @@ class Snmpd:
         lines = [
             f"[snmp] persistentDir {self.home / 'persist'}",
             f"exactEngineID {engine_id}",
+            "[snmp] serverRecvBuf 4194304",  # room for bursts of 1,000 requests (udp tests)
             f"rocommunity {COMMUNITY} 127.0.0.1",
         ]
         for user, (auth, _, priv, _) in USERS.items():
