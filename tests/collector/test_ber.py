@@ -202,14 +202,16 @@ def test_truncated_messages_raise_protocol_error(
         ber.decode_response(message[:cut])
 
 
-def decode_or_refuse(data: bytes) -> None:
-    """Decoding either works, agreeing with peek_request_id, or raises ProtocolError."""
+def decode_or_refuse(data: bytes) -> str:
+    """Decoding either works, agreeing with peek_request_id, or raises ProtocolError;
+    says which ("decoded" or "refused"). Any other exception fails the test."""
     try:
         decoded = ber.decode_response(data)
     except ProtocolError:
         ber.peek_request_id(data)  # must not raise either
-        return
+        return "refused"
     assert ber.peek_request_id(data) == decoded.request_id
+    return "decoded"
 
 
 @settings(max_examples=500, deadline=None)
@@ -217,16 +219,19 @@ def decode_or_refuse(data: bytes) -> None:
 def test_garbled_bytes_only_ever_raise_protocol_error(
     case: tuple[bytes, dict[str, Any]], changes: list[tuple[int, int]]
 ) -> None:
+    assert decode_or_refuse(case[0]) == "decoded"  # the message itself is fine ...
     garbled = bytearray(case[0])
     for where, byte in changes:
         garbled[where % len(garbled)] = byte
-    decode_or_refuse(bytes(garbled))
+    decode_or_refuse(bytes(garbled))  # ... and garbled, only ever ProtocolError
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes_only_ever_raise_protocol_error(data: bytes) -> None:
-    decode_or_refuse(data)
+    outcome = decode_or_refuse(data)
+    if not data.startswith(b"\x30"):
+        assert outcome == "refused"  # a message is a SEQUENCE: nothing else decodes
     decode_or_refuse(b"\x30" + bytes([len(data)]) + data if len(data) < 128 else data)
 
 
