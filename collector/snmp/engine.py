@@ -47,6 +47,7 @@ from collector.snmp.oid import Oid
 from collector.snmp.snapshot import Kind, Var
 from collector.snmp.udp import UdpDispatcher, status_error
 from collector.snmp.walker import Session, Varbinds
+from collector.sockets import size_receive_buffer
 from weibao.errors import AuthError, ConnectError, InspectionError, ProtocolError, Timeout
 
 with warnings.catch_warnings():
@@ -322,7 +323,7 @@ class EnginePool:
     def _add_transport(self, engine: Any) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
+            size_receive_buffer(sock, self.receive_buffer)
             sock.bind(("0.0.0.0", 0))
             sock.setblocking(False)
             transport = udp.UdpAsyncioTransport().open_server_mode(sock=sock)

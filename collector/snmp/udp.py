@@ -26,7 +26,6 @@ import ipaddress
 import logging
 import random
 import socket
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from collector.snmp import ber
 from collector.snmp.credentials import Credentials
 from collector.snmp.oid import Oid, format_oid
 from collector.snmp.walker import NoSuchName, ResponseTooBig, Varbinds
+from collector.sockets import size_receive_buffer
 from weibao.errors import AuthError, ConnectError, InspectionError, ProtocolError, Timeout
 from weibao.logs import log_event
 
@@ -48,9 +48,6 @@ ERROR_STATUS = {
     6: "noAccess",
     16: "authorizationError",
 }
-
-# Python does not name Linux's SO_RCVBUFFORCE (asm-generic/socket.h: 33).
-_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform == "linux" else None)
 
 Outcome = ber.Response | InspectionError | None  # None: no answer after every attempt
 
@@ -123,7 +120,7 @@ class UdpDispatcher:
     async def _open(self, family: int) -> tuple[socket.socket, asyncio.DatagramTransport]:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            granted = _size_receive_buffer(sock, self.receive_buffer)
+            granted = size_receive_buffer(sock, self.receive_buffer)
             sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
             sock.setblocking(False)
             transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
@@ -316,23 +313,6 @@ def status_error(
     if status in (6, 16):
         return AuthError(f"{target} refused access ({name}{where}) to {creds.describe()}")
     return ProtocolError(f"{target} answered {name}{where}")
-
-
-def _size_receive_buffer(sock: socket.socket, size: int) -> int:
-    """Ask for ``size`` bytes of receive buffer; return what the kernel granted.
-
-    SO_RCVBUF is capped at net.core.rmem_max (208 KiB by default: ~200 answers). Linux's
-    SO_RCVBUFFORCE passes the cap when the process has CAP_NET_ADMIN; else it fails and
-    the capped request stands.
-    """
-    if _SO_RCVBUFFORCE is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size)
-            return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        except OSError:
-            pass
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
 
 async def _resolve(host: str, port: int) -> tuple[int, str]:

@@ -32,6 +32,7 @@ from typing import Any
 from collector.snmp.credentials import Credentials
 from collector.snmp.oid import Oid
 from collector.snmp.snapshot import Var
+from collector.sockets import size_receive_buffer
 from weibao.errors import WeibaoError
 
 with warnings.catch_warnings():
@@ -168,7 +169,7 @@ class Listener:
         family = socket.AF_INET6 if v6 else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            size_receive_buffer(sock, RECEIVE_BUFFER)
             sock.bind((host, port))
             sock.setblocking(False)
         except OSError as exc:

@@ -22,7 +22,7 @@ import pytest
 from pyasn1.codec.ber import decoder, encoder  # type: ignore[import-untyped]
 from pysnmp.proto import api  # type: ignore[import-untyped]
 
-from collector.snmp import udp
+import collector.sockets
 from collector.snmp.credentials import Credentials
 from collector.snmp.oid import Oid, format_oid, is_under, parse_oid
 from collector.snmp.snapshot import Kind, Var
@@ -442,7 +442,7 @@ def test_a_refused_receive_buffer_is_reported(
         await open_session(d, 9)
 
     # as a collector without CAP_NET_ADMIN: SO_RCVBUF alone, capped at rmem_max
-    monkeypatch.setattr(udp, "_SO_RCVBUFFORCE", None)
+    monkeypatch.setattr(collector.sockets, "_SO_RCVBUFFORCE", None)
     with caplog.at_level(logging.WARNING, logger="collector.snmp.udp"):
         run(scenario, receive_buffer=limit)
         assert not caplog.records  # what rmem_max allows is granted
