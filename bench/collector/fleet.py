@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from collector.driver import Depth
 from collector.snmp.oid import Oid, format_oid
@@ -132,14 +133,20 @@ class Fleet:
         return [p.pid for p in self.procs]
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_processes(self.procs)
+
+
+def stop_processes(procs: Iterable[subprocess.Popen[Any]]) -> None:
+    """Ask every process to end at once, then wait; kill one that will not within 5 s."""
+    procs = list(procs)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def device_address(index: int) -> str:

@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fleet import COMMUNITY, Meter, ReadPlan, process_cpu
+from fleet import COMMUNITY, Meter, ReadPlan, process_cpu, stop_processes
 
 EXPORTER = ("prometheus-snmp-exporter", "snmp_exporter")
 EXPORTER_CONFIG = Path(__file__).with_name("snmp_exporter.yml")
@@ -160,12 +160,7 @@ class Exporter:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_processes([self.proc])
 
     def scrape_all(self, targets: list[str], parallel: int, watch: list[int]) -> dict[str, Any]:
         """One scrape per target, ``parallel`` at a time, by one ``curl --parallel``: C

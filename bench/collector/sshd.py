@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleet import stop_processes
+
 TEST_USER = "weibao-test"
 SSHD = "/usr/sbin/sshd"
 
@@ -44,12 +46,7 @@ class Sshd:
         }
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_processes([self.proc])
         shutil.rmtree(self.home, ignore_errors=True)
 
 
