@@ -28,8 +28,7 @@ from collector.snmp.oid import Oid, format_oid, is_under, parse_oid
 from collector.snmp.snapshot import Kind, Var
 from collector.snmp.udp import UdpDispatcher, UdpSession
 from collector.snmp.walker import NoSuchName, ResponseTooBig, Varbinds
-from tests.integration.test_snmp_snmpd import COMMUNITY, Snmpd, free_udp_port
-from tests.peers import require_peer
+from tests.integration.test_snmp_snmpd import COMMUNITY, Snmpd, free_udp_port, running_snmpd
 from weibao.errors import AuthError, ConnectError, ProtocolError, Timeout
 
 V2C = api.PROTOCOL_MODULES[1]
@@ -62,12 +61,7 @@ COUNTERS = ["1.3.6.1.2.1.2.2.1.10", "1.3.6.1.2.1.31.1.1.1.6"]  # ifInOctets, ifH
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
-    binary = require_peer("/usr/sbin/snmpd", "net-snmp's agent is the reference SNMP device")
-    tools = require_peer("snmpbulkwalk", "net-snmp's tools are the reference client")
-    device = Snmpd(binary, tools, tmp_path_factory.mktemp("snmpd"))
-    device.start()
-    yield device
-    device.stop()
+    yield from running_snmpd(tmp_path_factory)
 
 
 def run(

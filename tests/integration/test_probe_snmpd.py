@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.test_snmp_snmpd import COMMUNITY, Snmpd
-from tests.peers import require_peer
+from tests.integration.test_snmp_snmpd import COMMUNITY, Snmpd, running_snmpd
 
 pytestmark = pytest.mark.integration
 
@@ -36,12 +35,7 @@ app()
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
-    binary = require_peer("/usr/sbin/snmpd", "net-snmp's agent is the reference SNMP device")
-    tools = require_peer("snmpbulkwalk", "net-snmp's tools are the reference client")
-    device = Snmpd(binary, tools, tmp_path_factory.mktemp("snmpd"))
-    device.start()
-    yield device
-    device.stop()
+    yield from running_snmpd(tmp_path_factory)
 
 
 def weibao(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -151,14 +151,21 @@ class Snmpd:
         return values
 
 
-@pytest.fixture(scope="module")
-def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
+def running_snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
+    """A started snmpd for a module-scoped fixture (``yield from running_snmpd(...)``)."""
     binary = require_peer("/usr/sbin/snmpd", "net-snmp's agent is the reference SNMP device")
     tools = require_peer("snmpbulkwalk", "net-snmp's tools are the reference client")
     agent = Snmpd(binary, tools, tmp_path_factory.mktemp("snmpd"))
     agent.start()
-    yield agent
-    agent.stop()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+@pytest.fixture(scope="module")
+def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
+    yield from running_snmpd(tmp_path_factory)
 
 
 def snmp(port: int, **kw: Any) -> SnmpInspection:
