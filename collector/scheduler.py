@@ -88,14 +88,14 @@ class DeviceStats:
     last_ok: bool | None = None
 
 
-def with_lag(
-    observation: Observation, source: str, lag: timedelta, interval: timedelta
-) -> Observation:
-    """The observation with how late its inspection started (see the module docstring)."""
-    labels = {"source": source}
+def outgoing(result: InspectionResult, lag: timedelta, interval: timedelta) -> Observation:
+    """What is sent for one run: the observation, with how late its inspection started
+    (see the module docstring) and what the device said verbatim (``raw``, for the
+    ticket's snapshot; ``model_copy`` skips validation, so it is bounded here)."""
+    labels = {"source": result.driver}
     seconds = lag.total_seconds()
     samples = [
-        *observation.samples,
+        *result.observation.samples,
         Sample(name="schedule_lag_seconds", labels=labels, value=round(seconds, 3)),
         Sample(
             name="schedule_lag_ratio",
@@ -103,7 +103,10 @@ def with_lag(
             value=round(seconds / interval.total_seconds(), 4),
         ),
     ]
-    return observation.model_copy(update={"samples": samples})
+    update: dict[str, object] = {"samples": samples}
+    if result.raw:
+        update["raw"] = bounded_raw(result.raw)
+    return result.observation.model_copy(update=update)
 
 
 class Scheduler:
@@ -214,11 +217,7 @@ class Scheduler:
                 self.sleep,
             )
         self._record(stats, result)
-        interval = job.ctx.schedule.health_interval
-        observation = with_lag(result.observation, job.driver, lag, interval)
-        if result.raw:  # what the device said, verbatim, for the ticket's snapshot
-            observation = observation.model_copy(update={"raw": bounded_raw(result.raw)})
-        self._outbox.put_nowait(observation)
+        self._outbox.put_nowait(outgoing(result, lag, job.ctx.schedule.health_interval))
 
     def _record(self, stats: DeviceStats, result: InspectionResult) -> None:
         stats.runs += 1
