@@ -16,6 +16,15 @@ PEERS=(
   "promtool prometheus"
   "prometheus-alertmanager prometheus-alertmanager"
   "systemd-analyze systemd"
+  "pdftotext poppler-utils"
+  "/usr/bin/chromium chromium"
+)
+
+# System libraries the desk itself needs at run time: WeasyPrint renders PDF reports
+# with Pango, and Chinese text needs a CJK font that the PDF embeds.
+RUNTIME=(
+  "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc fonts-noto-cjk"
+  "/usr/lib/x86_64-linux-gnu/libpangoft2-1.0.so.0 libpangoft2-1.0-0"
 )
 
 as_root() {
@@ -56,16 +65,19 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
   apt_install python3-venv
 fi
 
-if [ "${1:-}" = "--peers" ]; then
-  missing=()
-  for entry in "${PEERS[@]}"; do
-    probe=${entry% *}; pkg=${entry#* }
-    if [ ! -e "$probe" ] && ! command -v "$probe" >/dev/null 2>&1; then missing+=("$pkg"); fi
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "bootstrap: installing test peers: ${missing[*]}"
-    apt_install "${missing[@]}"
-  fi
+wanted=("${RUNTIME[@]}")
+if [ "${1:-}" = "--peers" ]; then wanted+=("${PEERS[@]}"); fi
+missing=()
+for entry in "${wanted[@]}"; do
+  probe=${entry% *}; pkg=${entry#* }
+  # A library path names one architecture: also accept it under any other multiarch dir.
+  base=$(basename "$probe")
+  if [ ! -e "$probe" ] && ! command -v "$probe" >/dev/null 2>&1 \
+     && ! ls /usr/lib/*/"$base" >/dev/null 2>&1; then missing+=("$pkg"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing system packages: ${missing[*]}"
+  apt_install "${missing[@]}"
 fi
 
 stamp=.venv/.weibao-installed

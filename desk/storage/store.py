@@ -111,6 +111,19 @@ class Store:
         except OperationalError as exc:
             raise database.StoreUnavailable(_reason(exc)) from exc
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read session for the storage modules that keep their own queries
+        (rollups, reports, web accounts), so this class does not grow without end."""
+        with self._session() as session:
+            yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session in a transaction, committed on success (see :meth:`read_session`)."""
+        with self._begin() as session:
+            yield session
+
     def ping(self) -> None:
         """Raise if the database does not answer (used by /healthz)."""
         with self._session() as session:

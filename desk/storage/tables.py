@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -288,3 +289,77 @@ class EngineStateRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     data: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class _RollupColumns:
+    """One series of one device over one bucket (an hour or a day), kept so reports read a
+    few thousand rows instead of a month of raw observations (see desk.rollups)."""
+
+    device: Mapped[str] = mapped_column(String(200), primary_key=True)
+    series: Mapped[str] = mapped_column(String(100), primary_key=True)
+    labels: Mapped[str] = mapped_column(
+        String(300), primary_key=True, doc="canonical 'k=v,k2=v2' ('' for none)"
+    )
+    start: Mapped[datetime] = mapped_column(primary_key=True, doc="bucket start, UTC")
+    count: Mapped[int]
+    sum: Mapped[float] = mapped_column(Float)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    last: Mapped[float] = mapped_column(Float)
+    last_at: Mapped[datetime]
+    service_count: Mapped[int] = mapped_column(doc="samples inside the contract's service hours")
+    service_sum: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text, doc="e.g. the last inspection error")
+
+
+class HourlyRollupRow(_RollupColumns, Base):
+    __tablename__ = "rollups_hourly"
+
+
+class DailyRollupRow(_RollupColumns, Base):
+    __tablename__ = "rollups_daily"
+
+
+class RollupMarkRow(Base):
+    """How far rollups have read the observations (by received time), per job."""
+
+    __tablename__ = "rollup_marks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    upto: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class UserRow(Base):
+    """A person who logs in to the web console; only an argon2 hash of the password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    customer: Mapped[str | None] = mapped_column(String(200), doc="for customer accounts")
+    engineer: Mapped[str | None] = mapped_column(
+        String(200), doc="the engineer's name on the inventory's sites (定人服务)"
+    )
+    password_hash: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(10))
+    failed_logins: Mapped[int] = mapped_column(server_default=text("0"))
+    locked_until: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A logged-in browser; only the SHA-256 of the cookie's value is kept."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
