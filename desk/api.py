@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desk.alertmanager import alertmanager_router
+from desk.api_reports import report_router
 from desk.api_tickets import ticket_router
 from desk.auth import (
     MANAGER_ROLES,
@@ -40,6 +41,7 @@ from desk.schemas import (
     UnknownDeviceOut,
 )
 from desk.storage import Store, StoreUnavailable
+from desk.web import install_web
 from desk.workflow import Workflow
 from rules.api import Engine
 from weibao import __version__
@@ -123,6 +125,8 @@ def create_app(
     app.include_router(ticket_router(store, workflow, clock, reader, stock, manager))
     app.include_router(alertmanager_router(ingestor, inventory, clock, pusher))
     app.include_router(metrics_router(store, ingestor, clock, collectors))
+    app.include_router(report_router(store, inventory, clock, reader))
+    install_web(app, store, inventory, workflow, clock)
 
     @app.middleware("http")
     async def log_requests(

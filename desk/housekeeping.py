@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,7 +49,9 @@ class Housekeeper:
         ingestor: Ingestor,
         notify: Notifier | None = None,
         logger: logging.Logger | None = None,
+        jobs: Sequence[Callable[[datetime], object]] = (),
     ) -> None:
+        self._jobs = list(jobs)
         self._store = store
         self._contexts = inventory.device_index()
         self._clock = clock
@@ -74,8 +77,20 @@ class Housekeeper:
                 policy = ClockPolicy.of(ctx) if ctx else ClockPolicy.default(ticket.site_hq)
                 done.escalated.extend(escalate(tx, ticket, policy, self._notify, now))
         done.followups = self._followups()
+        self._run_jobs()
         self._report(done)
         return done
+
+    def _run_jobs(self) -> None:
+        """Rollups, retention, report delivery: each in its own try, so a failing job
+        delays neither escalation nor the other jobs."""
+        for job in self._jobs:
+            try:
+                job(self._clock.now())
+            except StoreUnavailable:
+                raise
+            except Exception:
+                self._log.exception("housekeeping job %s failed", getattr(job, "__qualname__", job))
 
     def _auto_close(
         self, tx: StoreTx, ticket: TicketRecord, ctx: DeviceContext, now: datetime

@@ -27,6 +27,8 @@ from desk.notify.dispatcher import Backoff, Dispatcher, Sender
 from desk.notify.metrics import NotificationCollector
 from desk.notify.senders import build_senders
 from desk.outbox import DbOutbox
+from desk.reports.delivery import ReportDelivery
+from desk.rollups import Rollups
 from desk.storage import Store
 from rules.api import Engine
 from weibao.clock import Clock
@@ -101,7 +103,11 @@ def build_desk(
         ingestor=ingestor,
         collectors=[NotificationCollector(dispatcher)],
     )
-    housekeeper = Housekeeper(store, inventory, clock, ingestor, notify)
+    jobs = [
+        Rollups(store, inventory, clock).run_once,
+        ReportDelivery(store, inventory, clock).run_once,
+    ]
+    housekeeper = Housekeeper(store, inventory, clock, ingestor, notify, jobs=jobs)
     return Desk(store, inventory, engine, clock, app, ingestor, housekeeper, dispatcher)
 
 

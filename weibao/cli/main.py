@@ -17,11 +17,13 @@ from weibao.cli import (
     lab_cmd,
     parts_cmd,
     probe_cmd,
+    report_cmd,
     rules_cmd,
     serve,
     ticket_cmd,
     token,
     topology_cmd,
+    user_cmd,
 )
 
 app = typer.Typer(
@@ -61,6 +63,8 @@ for module in (
     lab_cmd,
     ticket_cmd,
     parts_cmd,
+    report_cmd,
+    user_cmd,
 ):
     module.register(app)
 

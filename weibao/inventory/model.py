@@ -35,6 +35,7 @@ from pydantic import (
 from weibao.durations import format_duration, parse_duration
 from weibao.inventory.alertmanager import AlertmanagerSettings
 from weibao.inventory.notify import NotificationSettings
+from weibao.inventory.reports import ReportSettings
 from weibao.levels import DEFAULT_SLA, Level, SlaTerms
 from weibao.secrets import PREFIXES, SecretRef
 
@@ -621,6 +622,7 @@ class Inventory(Strict):
     customers: list[Customer] = Field(default_factory=list)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     @model_validator(mode="after")
     def _whole(self, info: ValidationInfo) -> Inventory:
