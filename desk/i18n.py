@@ -2,8 +2,9 @@
 
 Messages are written in English in the code and templates; ``desk/locale/<lang>/
 LC_MESSAGES/<domain>.po`` holds their translation (``reports`` for the reports, ``web``
-for the console). The ``.po`` files are compiled in memory when first used, so there is
-no build step and no binary file in the repository. Simplified Chinese is the default:
+for the console's layout and accounts, ``console`` for its pages). The ``.po`` files
+are compiled in memory when first used, so there is no build step and no binary file in
+the repository. Simplified Chinese is the default:
 weibao's users and their customers read Chinese first.
 """
 
@@ -22,7 +23,7 @@ from babel.support import NullTranslations, Translations
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
-Domain = Literal["reports", "web"]
+Domain = Literal["reports", "web", "console"]
 
 
 @cache
