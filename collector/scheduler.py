@@ -88,10 +88,14 @@ class DeviceStats:
     last_ok: bool | None = None
 
 
-def outgoing(result: InspectionResult, lag: timedelta, interval: timedelta) -> Observation:
+def outgoing(
+    result: InspectionResult, lag: timedelta, interval: timedelta, depth: Depth = Depth.health
+) -> Observation:
     """What is sent for one run: the observation, with how late its inspection started
-    (see the module docstring) and what the device said verbatim (``raw``, for the
-    ticket's snapshot; ``model_copy`` skips validation, so it is bounded here)."""
+    (see the module docstring), what the device said verbatim (``raw``, for the
+    ticket's snapshot; ``model_copy`` skips validation, so it is bounded here) and
+    ``meta.inspection`` (``full`` or ``health``, as the agent says it: the inspection
+    report lists the days a full inspection ran)."""
     labels = {"source": result.driver}
     seconds = lag.total_seconds()
     samples = [
@@ -103,7 +107,8 @@ def outgoing(result: InspectionResult, lag: timedelta, interval: timedelta) -> O
             value=round(seconds / interval.total_seconds(), 4),
         ),
     ]
-    update: dict[str, object] = {"samples": samples}
+    meta = {**result.observation.meta, "inspection": depth.value}
+    update: dict[str, object] = {"samples": samples, "meta": meta}
     if result.raw:
         update["raw"] = bounded_raw(result.raw)
     return result.observation.model_copy(update=update)
@@ -217,7 +222,8 @@ class Scheduler:
                 self.sleep,
             )
         self._record(stats, result)
-        self._outbox.put_nowait(outgoing(result, lag, job.ctx.schedule.health_interval))
+        interval = job.ctx.schedule.health_interval
+        self._outbox.put_nowait(outgoing(result, lag, interval, depth))
 
     def _record(self, stats: DeviceStats, result: InspectionResult) -> None:
         stats.runs += 1

@@ -148,6 +148,18 @@ async def test_full_inspection_follows_cron_in_the_site_time_zone(vt: VirtualTim
 
 
 @aio
+async def test_every_observation_says_whether_it_was_a_full_inspection(vt: VirtualTime) -> None:
+    vt.clock.set(datetime(2026, 3, 2, 18, 50, tzinfo=UTC))
+    inv = make_inventory(site("HQ", "sw1", timezone="Asia/Shanghai"), cron="0 3 * * *")
+    driver = FakeDriver(vt)
+    sink = ListSink()
+    await run_schedule(vt, jobs(inv, driver), driver, 20, sink)
+    kinds = [o.meta.get("inspection") for o in sink.observations]
+    assert kinds.count("full") == 1  # the daily inspection report lists the day it ran
+    assert kinds.count("health") == len(kinds) - 1
+
+
+@aio
 async def test_a_restart_brings_no_burst_of_catch_up_runs(vt: VirtualTime) -> None:
     # Started at noon, long after the 02:30 inspection time and with no history:
     # the first hour holds one health check per device per minute, and no full run.
