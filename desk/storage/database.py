@@ -89,7 +89,21 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "weibao_read_only"
+"""Execution option of the engine behind read sessions (see :func:`read_engine`)."""
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The same engine and pool, marked so that its transactions only read: on SQLite
+    they begin DEFERRED, so in WAL mode a page view or ``/healthz`` reads a snapshot at
+    once instead of queueing behind an ingest for the write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def _sqlite_begin(connection: Any) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+        return
     # Take the write lock at the start: two ingests that both read, then both try to
     # write, would otherwise fail with "database is locked" instead of waiting.
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -62,6 +62,9 @@ class Store:
         self.url = database.parse_db_url(url)
         self._engine = database.create_db_engine(self.url)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            database.read_engine(self._engine), expire_on_commit=False
+        )
 
     @property
     def display_url(self) -> str:
@@ -95,9 +98,10 @@ class Store:
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        """A read session; a database that does not answer becomes StoreUnavailable."""
+        """A read session (never writes: on SQLite it does not wait for the write lock);
+        a database that does not answer becomes StoreUnavailable."""
         try:
-            with self._sessions() as session:
+            with self._read_sessions() as session:
                 yield session
         except OperationalError as exc:
             raise database.StoreUnavailable(_reason(exc)) from exc
