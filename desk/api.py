@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -42,6 +43,7 @@ from desk.schemas import (
 )
 from desk.storage import Store, StoreUnavailable
 from desk.web import install_web
+from desk.web.templating import DOCS_CONTENT_SECURITY_POLICY
 from desk.workflow import Workflow
 from rules.api import Engine
 from weibao import __version__
@@ -84,8 +86,38 @@ def create_app(
         version=__version__,
         description="Observations in; tickets with their SLA clocks out.",
         responses=_ERRORS,
+        # Served below from the desk's own files: FastAPI's pages load them from a CDN,
+        # which a desk inside a customer network cannot reach.
+        docs_url=None,
+        redoc_url=None,
     )
     _install_error_handlers(app, log)
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="weibao desk API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            # The validator badge would send the API description to validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+        page.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return page
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        page = get_redoc_html(
+            openapi_url="/openapi.json",
+            title="weibao desk API",
+            redoc_js_url="/static/vendor/redoc/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.svg",
+            with_google_fonts=False,
+        )
+        page.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return page
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz() -> HealthOut:

@@ -27,7 +27,7 @@ from desk.notify.dispatcher import Backoff, Dispatcher, Sender
 from desk.notify.metrics import NotificationCollector
 from desk.notify.senders import build_senders
 from desk.outbox import DbOutbox
-from desk.reports.delivery import ReportDelivery
+from desk.reports.delivery import ReportDelivery, ReportMaker
 from desk.rollups import Rollups
 from desk.storage import Store
 from rules.api import Engine
@@ -78,9 +78,17 @@ def build_desk(
     ``senders`` default to the inventory's notification channels, whose secrets are read
     now: a missing webhook key stops the desk before it starts, not at the first fault.
     """
-    channels = build_senders(inventory.notifications) if senders is None else senders
     store = Store(db_url)
     try:
+        # Secrets and the report delivery settings are checked before the database is
+        # migrated; e-mail channels render the reports scheduled deliveries ask for.
+        delivery = ReportDelivery(store, inventory, clock)
+        reports = ReportMaker(store, inventory, clock)
+        channels = (
+            build_senders(inventory.notifications, render_report=reports.render)
+            if senders is None
+            else senders
+        )
         store.migrate()
     except BaseException:
         store.close()
@@ -105,7 +113,7 @@ def build_desk(
     )
     jobs = [
         Rollups(store, inventory, clock).run_once,
-        ReportDelivery(store, inventory, clock).run_once,
+        delivery.run_once,
     ]
     housekeeper = Housekeeper(store, inventory, clock, ingestor, notify, jobs=jobs)
     return Desk(store, inventory, engine, clock, app, ingestor, housekeeper, dispatcher)

@@ -201,6 +201,8 @@ class Dispatcher:
             "ticket": item.notice.ticket,
             "attempt": attempt,
         }
+        if item.notice.report is not None:  # which report, never its recipients' data
+            fields["report"] = item.notice.report.period
         if outcome.error is None:
             self._outbox.mark_sent(item.id, now)
             self._count(item.channel, "sent")

@@ -4,25 +4,56 @@ smtplib blocks, which is fine here: senders run in the dispatcher's own thread, 
 the desk's event loop. The subject and body are UTF-8 (names and titles are Chinese);
 the standard library's ``email`` package encodes the headers (RFC 2047) and the body.
 Named ``mail`` so that ``import email`` inside the package still means the standard one.
+
+A report notice (:class:`~desk.notify.message.ReportRequest`) is rendered here, at each
+attempt, by the callable the desk passes in, and attached with its MIME type and its
+file name (RFC 2231, so a Chinese name arrives intact).
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Protocol
 
 from desk.notify.errors import DeliveryError, scrub
-from desk.notify.message import Notice
+from desk.notify.message import Notice, ReportRequest
 from desk.notify.render import plain_text
 from weibao import __version__
 from weibao.clock import Clock, SystemClock
+from weibao.errors import WeibaoError
 from weibao.inventory.notify import SmtpSettings
 
 
-def build_message(notice: Notice, sender: str, extra_to: list[str], clock: Clock) -> EmailMessage:
+class Attachment(Protocol):
+    """A rendered file (``desk.reports.render.Rendered`` is one)."""
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def media_type(self) -> str: ...
+
+    @property
+    def filename(self) -> str: ...
+
+
+RenderReport = Callable[[ReportRequest], Attachment]
+"""Builds and renders the report a notice asks for; raises a WeibaoError when it cannot
+be built as asked (an unknown customer), anything else for a failure worth retrying."""
+
+
+def build_message(
+    notice: Notice,
+    sender: str,
+    extra_to: list[str],
+    clock: Clock,
+    attachment: Attachment | None = None,
+) -> EmailMessage:
     """The message for ``notice``; raises a permanent DeliveryError when nobody has an address."""
     to: dict[str, Address] = {}
     for r in notice.recipients:
@@ -47,6 +78,15 @@ def build_message(notice: Notice, sender: str, extra_to: list[str], clock: Clock
     if notice.ticket:
         msg["X-Weibao-Ticket"] = notice.ticket
     msg.set_content(plain_text(notice) + "\n", charset="utf-8")
+    if attachment is not None:
+        maintype, _, subtype = attachment.media_type.partition(";")[0].strip().partition("/")
+        msg.add_attachment(
+            attachment.content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+            params={"name": attachment.filename},  # what older mail clients read
+        )
     return msg
 
 
@@ -66,8 +106,10 @@ class EmailSender:
         *,
         to: list[str] | None = None,
         clock: Clock | None = None,
+        render_report: RenderReport | None = None,
     ) -> None:
         self.channel = channel
+        self._render_report = render_report
         self._smtp = smtp
         self._password = password
         self._to = list(to or [])
@@ -78,7 +120,8 @@ class EmailSender:
         return f"EmailSender(channel={self.channel!r}, host={self._smtp.host!r})"
 
     def send(self, notice: Notice) -> None:
-        msg = build_message(notice, self._smtp.sender, self._to, self._clock)
+        attachment = None if notice.report is None else self._render(notice.report)
+        msg = build_message(notice, self._smtp.sender, self._to, self._clock, attachment)
         try:
             with self._connect() as conn:
                 if self._smtp.username and self._password is not None:
@@ -117,6 +160,23 @@ class EmailSender:
             # Some got it: retrying would send them a second copy, so this is final.
             listed = ", ".join(f"{a} ({c} {_said(m)})" for a, (c, m) in refused.items())
             raise self._error(f"{self._where} refused some recipients: {listed}", permanent=True)
+
+    def _render(self, request: ReportRequest) -> Attachment:
+        """The report, built now; a request that cannot be built is not retried. Any other
+        failure reaches the dispatcher, which records it and retries the notice."""
+        if self._render_report is None:
+            raise DeliveryError(
+                f"channel {self.channel} was given a report to send but this desk cannot "
+                "render reports here; send it from `weibao serve`, which wires the renderer",
+                permanent=True,
+            )
+        try:
+            return self._render_report(request)
+        except WeibaoError as exc:
+            raise DeliveryError(
+                f"the {request.kind} report {request.period} cannot be built: {exc}",
+                permanent=True,
+            ) from None
 
     def _connect(self) -> smtplib.SMTP:
         s = self._smtp

@@ -4,6 +4,11 @@ The desk builds a :class:`Notice` when something happens to a ticket and stores 
 the outbox as JSON (:meth:`Notice.to_json`); the dispatcher reads it back
 (:meth:`Notice.from_json`) and hands it to each channel's sender, which renders it in
 its own format. Everything here is plain data, so a notice survives a desk restart.
+
+A scheduled report travels as a notice too (kinds ``report.inspection`` and
+``report.quarterly``) carrying a :class:`ReportRequest`: which report, not the report
+itself. The e-mail sender builds and renders it when it sends, so the outbox stays
+small and a retry sends what the desk knows then.
 """
 
 from __future__ import annotations
@@ -11,13 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from weibao.inventory.model import Person
 from weibao.inventory.notify import NoticeKind
 from weibao.levels import Level
 
-__all__ = ["Notice", "NoticeKind", "Recipient", "make_test_notice"]
+__all__ = ["Notice", "NoticeKind", "Recipient", "ReportRequest", "make_test_notice"]
+
+ReportKind = Literal["inspection", "quarterly"]
+ReportFormat = Literal["pdf", "html", "xlsx", "json"]
+ReportLanguage = Literal["zh", "en"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,48 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class ReportRequest:
+    """A report to build and attach: kind, scope, period label, format and language.
+
+    ``period`` is a label :func:`desk.reports.periods.parse_period` reads back
+    (``2026-11``, ``2026-Q4``); an inspection report names its ``customer`` (and may name
+    one ``contract``); quarterly statistics without a customer are the company's.
+    """
+
+    kind: ReportKind
+    period: str
+    customer: str | None = None
+    contract: str | None = None
+    format: ReportFormat = "pdf"
+    language: ReportLanguage = "zh"
+
+    def __post_init__(self) -> None:
+        _choice("report.kind", self.kind, ReportKind)
+        _choice("report.format", self.format, ReportFormat)
+        _choice("report.language", self.language, ReportLanguage)
+        if not self.period.strip():
+            raise ValueError("report field 'period' must be a non-empty string")
+        if self.kind == "inspection" and not self.customer:
+            raise ValueError("an inspection report request must name its customer")
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReportRequest:
+        if not isinstance(data, Mapping):
+            raise ValueError("notice field 'report' must be an object")
+        return cls(
+            kind=cast(ReportKind, _text(data, "kind")),
+            period=_text(data, "period"),
+            customer=_optional(data, "customer"),
+            contract=_optional(data, "contract"),
+            format=cast(ReportFormat, _optional(data, "format") or "pdf"),
+            language=cast(ReportLanguage, _optional(data, "language") or "zh"),
+        )
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message about one event, for a few people.
 
@@ -64,10 +115,11 @@ class Notice:
     customer: str | None = None
     url: str | None = None
     facts: Mapping[str, str] = field(default_factory=dict)
+    report: ReportRequest | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; also the body of the generic webhook."""
-        return {
+        data: dict[str, Any] = {
             "kind": self.kind.value,
             "title": self.title,
             "body": self.body,
@@ -78,6 +130,9 @@ class Notice:
             "url": self.url,
             "facts": dict(self.facts),
         }
+        if self.report is not None:  # only then: ticket notices keep their webhook shape
+            data["report"] = self.report.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Notice:
@@ -105,6 +160,7 @@ class Notice:
             customer=_optional(data, "customer"),
             url=_optional(data, "url"),
             facts={str(k): str(v) for k, v in facts.items()},
+            report=None if data.get("report") is None else ReportRequest.from_json(data["report"]),
         )
 
 
@@ -119,6 +175,12 @@ def make_test_notice(channel: str, now: datetime, recipients: tuple[Recipient, .
         recipients=recipients,
         facts={"channel": channel, "sent at": stamp},
     )
+
+
+def _choice(name: str, value: object, choices: Any) -> None:
+    allowed = get_args(choices)
+    if value not in allowed:
+        raise ValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
 
 
 def _text(data: Mapping[str, Any], key: str, empty_ok: bool = False) -> str:

@@ -15,7 +15,7 @@ import httpx
 
 from desk.notify.dispatcher import Backoff, Dispatcher, Outbox, Sender
 from desk.notify.formats import make_format
-from desk.notify.mail import EmailSender
+from desk.notify.mail import EmailSender, RenderReport
 from desk.notify.webhook import WebhookSender
 from weibao.clock import Clock, SystemClock
 from weibao.errors import ConfigError, Problem, SecretMissing
@@ -30,12 +30,14 @@ def build_senders(
     clock: Clock | None = None,
     transport: httpx.BaseTransport | None = None,
     source: str = "inventory",
+    render_report: RenderReport | None = None,
 ) -> dict[str, Sender]:
     """A sender per channel, by channel name; ConfigError listing every unreadable secret.
 
     ``environ`` is where ``env:`` references are read (default: the process environment);
     ``transport`` replaces the network for every webhook (tests); ``source`` names the
-    inventory file in error messages.
+    inventory file in error messages; ``render_report`` is how e-mail channels build the
+    report a scheduled-report notice asks for (the desk passes its report builder).
     """
     clock = clock or SystemClock()
     problems: list[Problem] = []
@@ -57,7 +59,12 @@ def build_senders(
         if channel.type == "email":
             assert smtp is not None  # NotificationSettings refuses email without smtp
             senders[channel.name] = EmailSender(
-                channel.name, smtp, smtp_password, to=channel.to, clock=clock
+                channel.name,
+                smtp,
+                smtp_password,
+                to=channel.to,
+                clock=clock,
+                render_report=render_report,
             )
             continue
         assert channel.url is not None  # ChannelSettings refuses a webhook without url
@@ -92,12 +99,15 @@ def build_dispatcher(
     *,
     senders: Mapping[str, Sender] | None = None,
     logger: logging.Logger | None = None,
+    render_report: RenderReport | None = None,
 ) -> Dispatcher:
     """The dispatcher with the retry policy of ``settings.retry`` (senders built if not given)."""
     retry = settings.retry
+    if senders is None:
+        senders = build_senders(settings, clock=clock, render_report=render_report)
     return Dispatcher(
         outbox,
-        build_senders(settings, clock=clock) if senders is None else senders,
+        senders,
         clock,
         max_attempts=retry.max_attempts,
         backoff=Backoff(first=retry.first, cap=retry.max_delay),

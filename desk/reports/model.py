@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+_Day = date
+"""``date`` under another name: ``Signer.date`` shadows the type in its class body."""
 Language = Literal["zh", "en"]
 Verdict = Literal["healthy", "findings", "unknown"]
 """正常 / 异常 / 未知: a device never reached in the period is unknown, never healthy."""
@@ -48,7 +50,7 @@ class Period(_Model):
 class Signer(_Model):
     role: Literal["prepared", "checked", "approved", "engineer", "customer"]
     name: str | None = None
-    date: date | None = None
+    date: _Day | None = None
     """None: left blank for a handwritten date."""
 
 
@@ -383,6 +385,9 @@ class QuarterlyReport(_Model):
     parts: list[PartLine]
     trend: list[QuarterPoint]
     """The last four quarters, oldest first, this one last."""
+    internal_tickets: int | None = None
+    """Company-wide statistics only: monitoring's own tickets (a collector or agent
+    silent) opened in the period, counted here and in no other figure; None otherwise."""
 
 
 Report = InspectionReport | QuarterlyReport

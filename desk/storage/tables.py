@@ -363,3 +363,20 @@ class WebSessionRow(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ReportDeliveryRow(Base):
+    """A scheduled report queued for e-mail, claimed once per (kind, scope, period): the
+    unique key is what keeps a second desk process, or a restart, from sending it again.
+    The notice itself waits in the outbox (``outbox_id``)."""
+
+    __tablename__ = "report_deliveries"
+    __table_args__ = (Index("uq_report_deliveries_claim", "kind", "scope", "period", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), doc="inspection or quarterly")
+    scope: Mapped[str] = mapped_column(String(200), doc="the contract's id, or 'company'")
+    period: Mapped[str] = mapped_column(String(40), doc="the period's label, e.g. 2026-11")
+    channel: Mapped[str] = mapped_column(String(100))
+    outbox_id: Mapped[int | None]
+    queued_at: Mapped[datetime]

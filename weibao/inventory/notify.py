@@ -45,7 +45,14 @@ class NoticeKind(StrEnum):
     ticket_recovered = "ticket.recovered"
     ticket_reopened = "ticket.reopened"
     followup_due = "followup.due"
+    report_inspection = "report.inspection"
+    report_quarterly = "report.quarterly"
     test = "test"
+
+    @property
+    def is_report(self) -> bool:
+        """A scheduled report (sent with the report attached), not news of a ticket."""
+        return self.value.startswith("report.")
 
 
 ChannelType = Literal["webhook", "wecom", "dingtalk", "feishu", "slack", "email"]

@@ -1,0 +1,298 @@
+"""The ticket page: everything the engineer needs before and on site, and the steps
+they may take now.
+
+The steps offered are the workflow's own rules (:func:`desk.workflow.allowed_steps`,
+the customer and manager restrictions of :class:`desk.workflow.Workflow`) narrowed by
+what the contract and the clocks say right now (pausing needs the contract's reasons
+and a running resolution clock), so a form is never shown that would only be refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from desk.clocks import ClockName, ClockViews, clock_views
+from desk.model import Role
+from desk.storage import Store, TicketRecord
+from desk.storage.records import PartUseRecord
+from desk.web.views.common import (
+    LONG,
+    ClockCell,
+    Gettext,
+    clock_cells,
+    level_text,
+    local,
+    parse_time,
+    status_label,
+    zone,
+)
+from desk.web.views.directory import Directory
+from desk.web.views.queries import LineFilter, TicketLine, ticket_lines
+from desk.web.views.timeline import TimelineEntry, customer_events, timeline
+from desk.web.views.trends import Trend, series_key, trends
+from desk.workflow import CUSTOMER_MAY, MANAGER_ONLY, allowed_steps
+from rules.alarms import KNOWLEDGE_HEADING
+from weibao.inventory.model import DeviceContext
+
+# The order forms appear in: the next move in the workflow first, bookkeeping after.
+STEP_ORDER = (
+    "ack",
+    "arrive",
+    "plan",
+    "resolve",
+    "signoff",
+    "close",
+    "reopen",
+    "note",
+    "part",
+    "pause",
+    "resume",
+    "assign",
+    "assist",
+    "refer",
+    "due",
+    "followup",
+)
+HISTORY = 30
+
+
+def step_names(
+    ticket: TicketRecord, role: Role, views: ClockViews, pause_reasons: list[str]
+) -> list[str]:
+    """The steps this person may take on this ticket now, in page order."""
+    allowed = set(allowed_steps(ticket.status))
+    if role is Role.customer:
+        allowed &= CUSTOMER_MAY
+    elif role is not Role.manager:
+        allowed -= MANAGER_ONLY
+    if role not in (Role.engineer, Role.manager, Role.customer):
+        allowed = set()
+    paused = views[ClockName.resolve].paused
+    if not pause_reasons or paused:
+        allowed.discard("pause")
+    if not paused:
+        allowed.discard("resume")
+    if ticket.signed_off_at is not None:
+        allowed.discard("signoff")
+    if ticket.followup_done_at is not None:
+        allowed.discard("followup")
+    # Only a clock not yet met can be moved (the workflow refuses the others).
+    if all(views[c].met_at is not None for c in ClockName):
+        allowed.discard("due")
+    return [name for name in STEP_ORDER if name in allowed]
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    name: str
+    kind: str
+    vendor: str | None
+    model: str | None
+    serial: str | None
+    address: str | None
+    warranty_end: date | None
+    warranty_expired: bool
+    site: str
+    site_address: str | None
+    contract: str
+    customer: str
+    contacts: list[str]
+    engineers: list[str]
+
+
+def device_facts(ctx: DeviceContext | None, today: date) -> DeviceFacts | None:
+    if ctx is None:
+        return None
+    d, contract = ctx.device, ctx.contract
+    contacts = []
+    if contract.customer_contact is not None:
+        p = contract.customer_contact
+        contacts.append(" · ".join(x for x in (p.name, p.phone, p.email) if x))
+    return DeviceFacts(
+        name=d.name,
+        kind=d.kind.value,
+        vendor=d.vendor,
+        model=d.model,
+        serial=d.serial,
+        address=d.address,
+        warranty_end=d.warranty_end,
+        warranty_expired=d.warranty_end is not None and d.warranty_end < today,
+        site=ctx.site.name,
+        site_address=ctx.site.address,
+        contract=contract.id,
+        customer=ctx.customer.name,
+        contacts=contacts,
+        engineers=[" · ".join(x for x in (p.name, p.phone) if x) for p in ctx.site.engineers],
+    )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One observation as the page lists it."""
+
+    at_local: str
+    source: str
+    ok: bool
+    error: str | None
+    samples: list[str]
+
+
+@dataclass(frozen=True)
+class SimilarTicket:
+    number: str
+    title: str
+    status_label: str
+    level_label: str
+    detected_local: str
+    same: str
+    """``device`` or ``rule``: why it is listed."""
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    ticket: TicketRecord
+    level_label: str
+    status_label: str
+    clocks: list[ClockCell]
+    timeline: list[TimelineEntry]
+    facts: DeviceFacts | None
+    firing: Observed | None
+    observed: list[Observed]
+    trends: list[Trend]
+    raw: list[tuple[str, str]]
+    raw_at: str | None
+    summary: str
+    knowledge: str
+    similar: list[SimilarTicket]
+    parts: list[PartUseRecord]
+    steps: list[str]
+    pause_reasons: list[str]
+    engineers: list[str]
+    detected_local: str
+    recovered_local: str | None
+    signed_off: bool
+    tz_now: str
+
+
+def sample_text(sample: Any) -> str:
+    if not isinstance(sample, dict):
+        return str(sample)
+    return f"{series_key(sample)} = {sample.get('value')}"
+
+
+def observed(obs: dict[str, Any], tz: str, limit: int = 12) -> Observed:
+    samples = [sample_text(s) for s in (obs.get("samples") or [])[:limit]]
+    return Observed(
+        at_local=local(parse_time(obs.get("time")), tz, LONG),
+        source=str(obs.get("source", "")),
+        ok=bool(obs.get("ok", True)),
+        error=obs.get("error"),
+        samples=samples,
+    )
+
+
+def split_description(description: str) -> tuple[str, str]:
+    """The alarm's own text and the rule's knowledge (what to check first)."""
+    text, sep, knowledge = description.partition(f"{KNOWLEDGE_HEADING}:")
+    if not sep:
+        return "", description.strip()
+    return text.strip(), knowledge.strip()
+
+
+def build_ticket_page(
+    store: Store,
+    directory: Directory,
+    ticket: TicketRecord,
+    role: Role,
+    now: datetime,
+    language: str,
+    _: Gettext,
+    own_people: set[str] | None = None,
+) -> TicketPage:
+    """The staff page, or with ``role`` customer the portal's (nothing internal)."""
+    customer = role is Role.customer
+    ctx = directory.find(ticket.device)
+    tz = ticket.timezone
+    policy = directory.policies.of(_line(ticket))
+    events = store.ticket_events(ticket.id)
+    views = clock_views(policy, ticket.level, ticket.detected_at, events, now)
+    pause_reasons = list(ctx.contract.pause_reasons) if ctx else []
+    shown_events = customer_events(events, own_people or set()) if customer else events
+    snapshot = ticket.snapshot or {}
+    fired = snapshot.get("observation") if isinstance(snapshot.get("observation"), dict) else None
+    recent = [] if customer else store.recent_observations(ticket.device, HISTORY)
+    wanted = [series_key(s) for s in (fired or {}).get("samples") or [] if isinstance(s, dict)]
+    raw = snapshot.get("raw") if isinstance(snapshot.get("raw"), dict) else None
+    summary, knowledge = split_description(ticket.description)
+    return TicketPage(
+        ticket=ticket,
+        level_label=level_text(views.level, language),
+        status_label=status_label(ticket.status, _),
+        clocks=clock_cells(views, tz, now, policy.escalate_at, _),
+        timeline=timeline(shown_events, tz, _),
+        facts=device_facts(ctx, now.astimezone(zone(tz)).date()),
+        firing=None if customer or fired is None else observed(fired, tz),
+        observed=[observed(o, tz) for o in recent[:5]],
+        trends=trends(recent, wanted),
+        # Raw device output may show configuration: never on the portal (no contract
+        # setting allows it yet).
+        raw=[] if customer or raw is None else sorted((raw.get("outputs") or {}).items()),
+        raw_at=None if customer or raw is None else local(parse_time(raw.get("time")), tz),
+        summary=summary,
+        knowledge="" if customer else knowledge,
+        similar=[] if customer else similar_tickets(store, ticket, language, _),
+        parts=[] if customer else store.part_uses(ticket.id),
+        steps=step_names(ticket, role, views, pause_reasons),
+        pause_reasons=pause_reasons,
+        engineers=[p.name for p in ctx.site.engineers] if ctx else [],
+        detected_local=local(ticket.detected_at, tz),
+        recovered_local=local(ticket.recovered_at, tz) if ticket.recovered_at else None,
+        signed_off=ticket.signed_off_at is not None,
+        tz_now=local(now, tz, "%Y-%m-%dT%H:%M"),
+    )
+
+
+def similar_tickets(
+    store: Store, ticket: TicketRecord, language: str, _: Gettext, limit: int = 5
+) -> list[SimilarTicket]:
+    """Earlier tickets on the same device, then of the same rule elsewhere."""
+    found: dict[str, SimilarTicket] = {}
+    for same, where in (
+        ("device", LineFilter(device=ticket.device, exclude_id=ticket.id)),
+        ("rule", LineFilter(rule=ticket.rule, exclude_id=ticket.id)),
+    ):
+        for line in ticket_lines(store, where, limit):
+            if line.number in found or len(found) >= 2 * limit:
+                continue
+            found[line.number] = SimilarTicket(
+                number=line.number,
+                title=line.title,
+                status_label=status_label(line.status, _),
+                level_label=level_text(line.level, language),
+                detected_local=local(line.detected_at, line.timezone),
+                same=same,
+            )
+    return list(found.values())
+
+
+def _line(t: TicketRecord) -> TicketLine:
+    return TicketLine(
+        t.id,
+        t.number,
+        t.customer,
+        t.contract,
+        t.site,
+        t.site_hq,
+        t.timezone,
+        t.device,
+        t.rule,
+        t.level,
+        t.status,
+        t.title,
+        t.assignee,
+        t.internal,
+        t.detected_at,
+        t.closed_at,
+    )

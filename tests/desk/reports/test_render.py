@@ -1,0 +1,214 @@
+"""render(): every format from the same model, the catalogs complete, the HTML self-contained."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+
+from desk.reports import render as render_module
+from desk.reports.model import InspectionReport, QuarterlyReport
+from desk.reports.render import Rendered, filename, logo_src, render, render_html
+from tests.desk.reports import samples
+
+REPORTS = Path(render_module.__file__).parent
+CATALOG = REPORTS.parent / "locale" / "zh" / "LC_MESSAGES" / "reports.po"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "reports"
+
+
+def save(name: str, content: bytes) -> Path:
+    """Keep what a test rendered where people can open it (test-artifacts/ is ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    path.write_bytes(content)
+    return path
+
+
+def visible_text(html: str) -> str:
+    """The page's text without markup, style and the charts' outlines."""
+    html = re.sub(r"<style.*?</style>|<svg.*?</svg>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def template_messages() -> set[str]:
+    found: set[str] = set()
+    for path in sorted((REPORTS / "templates").glob("*.html")):
+        for _line, message, _comments, _context in extract_from_file(
+            "jinja2.ext:babel_extract", str(path)
+        ):
+            found.add(message if isinstance(message, str) else message[0])
+    for name in ("render.py", "charts.py", "xlsx.py"):
+        for _line, message, _comments, _context in extract_from_file("python", str(REPORTS / name)):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_message_has_a_chinese_translation() -> None:
+    with CATALOG.open("rb") as po:
+        catalog = read_po(po, locale="zh")
+    messages = template_messages()
+    assert len(messages) > 150
+    missing = sorted(m for m in messages if not (catalog.get(m) and catalog.get(m).string))
+    assert missing == []
+    for message in messages:
+        # The placeholders must survive translation, or formatting raises at render time.
+        placeholders = sorted(re.findall(r"%\(\w+\)", message))
+        assert sorted(re.findall(r"%\(\w+\)", catalog.get(message).string)) == placeholders
+
+
+@pytest.mark.parametrize("fmt", ["html", "pdf", "xlsx", "json"])
+def test_each_format_has_its_media_type_and_an_ascii_filename(fmt: str) -> None:
+    result = render(samples.inspection_report(), fmt)  # type: ignore[arg-type]
+    assert isinstance(result, Rendered)
+    assert result.filename == f"XJ-HT-202611.{fmt}"
+    assert (
+        result.media_type.split(";")[0]
+        == {
+            "html": "text/html",
+            "pdf": "application/pdf",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "json": "application/json",
+        }[fmt]
+    )
+    assert result.content
+
+
+def test_filename_is_ascii_safe_whatever_the_number() -> None:
+    report = samples.inspection_report().model_copy(update={"number": 'XJ/恒通 "1"'})
+    assert filename(report, "pdf") == "XJ_____1.pdf"
+    assert filename(report.model_copy(update={"number": "恒通"}), "pdf") == "report.pdf"
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="html, pdf, xlsx, json"):
+        render(samples.inspection_report(), "docx")  # type: ignore[arg-type]
+
+
+def test_json_is_the_model_itself() -> None:
+    for report in (samples.inspection_report(), samples.quarterly_report()):
+        content = render(report, "json").content
+        assert json.loads(content)["number"] == report.number
+        assert type(report).model_validate_json(content) == report
+
+
+def test_chinese_inspection_html_shows_every_fact_a_customer_signs() -> None:
+    report = samples.inspection_report()
+    html = render_html(report)
+    save("inspection-zh.html", html.encode())
+    text = visible_text(html)
+    for expected in (
+        "恒通物流",
+        "巡检报告",
+        "文档控制",
+        "编制",
+        "审核",
+        "批准",
+        "概述",
+        "发现的问题",
+        "未能巡检的设备",
+        "遗留问题",
+        "到期提醒",
+        "未纳管设备",
+        "建议",
+        "签字确认",
+        "客户代表",
+        "I级",
+        "II级",
+        "正常",
+        "异常",
+        "未知",
+        "第 ",
+    ):
+        assert expected in text or expected in html, expected
+    for device in report.devices:
+        assert device.name in text
+    for ticket in (*samples.TICKETS, *samples.CARRIED):
+        assert ticket in text
+    # The 未知 device says why; the 异常 devices show their evidence, raw output included.
+    assert "整个周期内从未应答" in text
+    assert "PSU2   failure  0V" in html
+    assert "onBattery(3)" in html
+    assert 'psu_ok{device="ht-fw-01", psu="PSU2"} = 0' in html.replace("&#34;", '"')
+    # Times in the report's zone: 02:14 UTC is 10:14 in Shanghai.
+    assert "2026-11-18 10:14" in text
+
+
+def test_english_rendering_has_no_chinese_labels() -> None:
+    report = samples.inspection_report("en")
+    html = render_html(report)
+    save("inspection-en.html", html.encode())
+    text = visible_text(html)
+    data = report.model_dump_json()
+    # Customer names, titles and causes come from the data and stay as written.
+    leftovers = {word for word in re.findall(r"[\u3400-\u9fff]+", text) if word not in data}
+    assert leftovers == set()
+    for label in ("Inspection report", "Level I", "Level II", "Healthy", "Findings", "Unknown"):
+        assert label in text
+    quarterly = visible_text(render_html(samples.quarterly_report("en")))
+    data = samples.quarterly_report("en").model_dump_json()
+    assert {w for w in re.findall(r"[\u3400-\u9fff]+", quarterly) if w not in data} == set()
+    assert "Quarterly service statistics" in quarterly
+
+
+def test_html_is_self_contained() -> None:
+    for report in (samples.inspection_report(), samples.quarterly_report()):
+        html = render_html(report)
+        # Namespaces are names, not loads: only src, href, url() and @import fetch anything.
+        assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+        assert "@import" not in html
+        assert html.count("<svg") >= 1
+        assert 'src="data:image/svg+xml;base64,' in html  # the logo
+
+
+def test_html_escapes_the_data() -> None:
+    report = samples.inspection_report().model_copy(update={"customer": "<script>x</script>"})
+    html = render_html(report)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_logo_is_only_svg_or_a_data_uri() -> None:
+    assert logo_src(None) is None
+    assert logo_src("file:///etc/passwd") is None
+    assert logo_src("https://example.com/logo.png") is None
+    assert logo_src("data:image/png;base64,AAAA") == "data:image/png;base64,AAAA"
+    assert (logo_src(samples.LOGO) or "").startswith("data:image/svg+xml;base64,")
+
+
+def test_quarterly_html_lists_misses_with_their_causes() -> None:
+    report = samples.quarterly_report()
+    html = render_html(report)
+    save("quarterly-zh.html", html.encode())
+    text = visible_text(html)
+    for expected in ("季度服务统计", "SLA 未达标明细", "值班工程师在机房", "仍未完成", "未记录"):
+        assert expected in text
+    assert "96.4%" in text  # 27 of 28 responses in time
+    for engineer in report.engineers:
+        assert engineer.name in text
+
+
+def test_reports_without_lists_say_none() -> None:
+    empty = samples.inspection_report().model_copy(
+        update={
+            "findings": [],
+            "carried_over": [],
+            "expiring": [],
+            "unmanaged": [],
+            "recommendations": [],
+        }
+    )
+    assert visible_text(render_html(empty)).count("无") >= 5
+    quarterly = samples.quarterly_report().model_copy(
+        update={"misses": [], "parts": [], "engineers": [], "availability": [], "trend": []}
+    )
+    assert isinstance(render_html(quarterly), str)
+
+
+def test_models_are_what_render_takes() -> None:
+    assert isinstance(samples.inspection_report(), InspectionReport)
+    assert isinstance(samples.quarterly_report(), QuarterlyReport)
