@@ -17,6 +17,7 @@ from fastapi import Body, Depends, FastAPI, HTTPException, Request, Response, st
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -43,6 +44,7 @@ from desk.schemas import (
 )
 from desk.storage import Store, StoreUnavailable
 from desk.web import install_web
+from desk.web.session import WebSessions
 from desk.web.templating import DOCS_CONTENT_SECURITY_POLICY
 from desk.workflow import Workflow
 from rules.api import Engine
@@ -157,7 +159,8 @@ def create_app(
     app.include_router(ticket_router(store, workflow, clock, reader, stock, manager))
     app.include_router(alertmanager_router(ingestor, inventory, clock, pusher))
     app.include_router(metrics_router(store, ingestor, clock, collectors))
-    app.include_router(report_router(store, inventory, clock, reader))
+    report_reader = Depends(_token_or_session(auth, store, clock))
+    app.include_router(report_router(store, inventory, clock, report_reader))
     install_web(app, store, inventory, workflow, clock)
 
     @app.middleware("http")
@@ -179,6 +182,28 @@ def create_app(
         return response
 
     return app
+
+
+def _token_or_session(auth: Authenticator, store: Store, clock: Clock) -> Callable[..., Principal]:
+    """Reports are fetched with a token (API, ``weibao report``) or from the console,
+    where a logged-in person follows a download link with their session cookie. A GET
+    changes nothing, so it needs no CSRF token; the customer check is the same."""
+    by_token = auth.require(READ_ROLES, "read reports")
+    sessions = WebSessions(store, clock)
+    bearer = Depends(HTTPBearer(auto_error=False))
+
+    def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = bearer
+    ) -> Principal:
+        if credentials is None:
+            user = sessions.current(request)
+            if user is not None and user.role in READ_ROLES:
+                return Principal(
+                    token_id=0, role=user.role, customer=user.customer, name=user.display_name
+                )
+        return by_token(request, credentials)
+
+    return dependency
 
 
 def _error(status_code: int, message: str, **extra: Any) -> JSONResponse:

@@ -178,7 +178,11 @@ class DeskServer:
         self.url = f"http://{shown}:{bound_port}"
         self._on_ready = on_ready
         self._ready = threading.Event()
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+        # proxy_headers off: uvicorn would otherwise trust X-Forwarded-Proto from 127.0.0.1
+        # and mark cookies Secure on its own; WEIBAO_TRUST_PROXY is the one switch.
+        config = uvicorn.Config(
+            app, log_config=None, access_log=False, lifespan="off", proxy_headers=False
+        )
         self._server = _AnnouncingServer(config, self._announce)
         self._thread: threading.Thread | None = None
 

@@ -75,12 +75,18 @@ class ObservationRow(Base):
     """Every observation received, stored once by its id (replays are duplicates)."""
 
     __tablename__ = "observations"
+    __table_args__ = (
+        # Re-reading one device's hour for its rollup, and its latest observations.
+        Index("ix_observations_device_time", "device", "time"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     device: Mapped[str] = mapped_column(String(200), index=True)
     source: Mapped[str] = mapped_column(String(20))
     time: Mapped[datetime] = mapped_column(index=True)
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(
+        index=True, doc="how far rollups have read (desk.rollups)"
+    )
     ok: Mapped[bool]
     error: Mapped[str | None] = mapped_column(Text)
     samples: Mapped[list[Any]]

@@ -35,8 +35,11 @@ class WebUser:
 
     @property
     def actor(self) -> Actor:
-        """Who the ticket's timeline records: the person's display name."""
-        return Actor(name=self.display_name, role=self.role, customer=self.customer)
+        """Who the ticket's timeline records: an engineer by the name the inventory's
+        sites give them (so acknowledging assigns the ticket to the name "mine" and the
+        statistics count), anyone else by their display name."""
+        name = self.engineer if self.engineer else self.display_name
+        return Actor(name=name, role=self.role, customer=self.customer)
 
     def may_see(self, customer: str, internal: bool = False) -> bool:
         """Staff see everything; a customer its own tickets, never our internal ones."""

@@ -15,6 +15,7 @@ import difflib
 import enum
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -42,6 +43,7 @@ def check_document(doc: Document, environ: Mapping[str, str]) -> list[Problem]:
         *check_depends_on(doc),
         *check_secrets(doc, environ),
         *check_weak_snmp(doc),
+        *check_reports(doc),
     ]
 
 
@@ -303,6 +305,54 @@ def check_weak_snmp(doc: Document) -> list[Problem]:
                 at = (*loc, "inspect", "snmp", key)
                 problems.append(doc.problem(at, message, hint, severity="warning"))
     return problems
+
+
+def check_reports(doc: Document) -> list[Problem]:
+    """The ``reports:`` section names things that must exist: the e-mail channel reports
+    are delivered through, and the cover's logo file (relative to the inventory)."""
+    reports = doc.data.get("reports") if isinstance(doc.data, dict) else None
+    if not isinstance(reports, dict):
+        return []
+    problems = []
+    delivery = reports.get("delivery")
+    channel = delivery.get("channel") if isinstance(delivery, dict) else None
+    if isinstance(channel, str):
+        notifications = doc.data.get("notifications")
+        listed = notifications.get("channels") if isinstance(notifications, dict) else None
+        types = {
+            str(c.get("name")): str(c.get("type"))
+            for c in (listed if isinstance(listed, list) else [])
+            if isinstance(c, dict)
+        }
+        at = ("reports", "delivery", "channel")
+        if channel not in types:
+            hint = did_you_mean(channel, types) or "name a channel of notifications.channels"
+            problems.append(doc.problem(at, f"no notification channel {channel!r}", hint))
+        elif types[channel] != "email":
+            problems.append(
+                doc.problem(
+                    at,
+                    f"channel {channel!r} is a {types[channel]} channel; reports are e-mailed",
+                    "name a channel with type: email (it carries the PDF as an attachment)",
+                )
+            )
+    company = reports.get("company")
+    logo = company.get("logo") if isinstance(company, dict) else None
+    if isinstance(logo, str) and not logo_path(logo, doc.file).is_file():
+        problems.append(
+            doc.problem(
+                ("reports", "company", "logo"),
+                f"the logo file {logo!r} does not exist",
+                "give an SVG or PNG file, absolute or relative to the inventory file",
+            )
+        )
+    return problems
+
+
+def logo_path(logo: str, inventory_file: str) -> Path:
+    """A logo path as written, made absolute against the inventory file's directory."""
+    path = Path(logo).expanduser()
+    return path if path.is_absolute() else Path(inventory_file).resolve().parent / path
 
 
 # -- what the model expects at a location ------------------------------------------------

@@ -217,7 +217,22 @@ def check_inventory(
     problems = _sorted_unique(problems)
     if any(p.severity == "error" for p in problems):
         return None, problems
+    if inventory is not None:
+        inventory = _absolute_logo(inventory, doc.file)
     return inventory, problems
+
+
+def _absolute_logo(inventory: Inventory, file: str) -> Inventory:
+    """The report cover's logo as an absolute path, so the desk finds it whatever its
+    working directory (a relative path is relative to the inventory file)."""
+    company = inventory.reports.company
+    if company.logo is None:
+        return inventory
+    logo = str(checks.logo_path(company.logo, file))
+    reports = inventory.reports.model_copy(
+        update={"company": company.model_copy(update={"logo": logo})}
+    )
+    return inventory.model_copy(update={"reports": reports})
 
 
 def load_inventory(path: Path | str) -> Inventory:
