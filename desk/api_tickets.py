@@ -19,9 +19,11 @@ from pydantic import BaseModel
 from desk import steps
 from desk.auth import Principal
 from desk.clocks import clock_views
+from desk.disclosure import customer_events, customer_people
 from desk.model import TicketStatus
 from desk.schemas import (
     ComponentOut,
+    EventOut,
     NotificationOut,
     PartIn,
     PartOut,
@@ -73,17 +75,34 @@ def ticket_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
-    def full(ticket: TicketRecord) -> TicketOut:
+    def full(ticket: TicketRecord, principal: Principal) -> TicketOut:
         events = store.ticket_events(ticket.id)
         now = clock.now()
         views = clock_views(workflow.policy(ticket), ticket.level, ticket.detected_at, events, now)
-        return TicketOut.build_full(
+        answer = TicketOut.build_full(
             ticket,
             events,
             now,
             views=views,
             parts=store.part_uses(ticket.id),
             allowed=allowed_steps(ticket.status),
+        )
+        if principal.customer is None:
+            return answer
+        # A customer reads what the portal shows: no escalations, referrals, RMA numbers,
+        # staff notes or raw device output (desk.disclosure). Clocks replay all events.
+        shown = customer_events(events, customer_people(store, principal.customer))
+        return answer.model_copy(
+            update={
+                "events": [
+                    EventOut(at=e.at, kind=e.kind, actor=e.actor, data=e.data) for e in shown
+                ],
+                "parts": [
+                    p.model_copy(update={"rma_number": None, "rma_status": None})
+                    for p in answer.parts
+                ],
+                "snapshot": {},
+            }
         )
 
     def visible(key: str, principal: Principal) -> TicketRecord:
@@ -141,7 +160,7 @@ def ticket_router(
     @router.get("/tickets/{key}", response_model=TicketOut, tags=["tickets"])
     def get_ticket(key: str, principal: Principal = reader) -> TicketOut:
         """One ticket with its timeline, by id or by number (``WB-2026-000123``)."""
-        return full(visible(key, principal))
+        return full(visible(key, principal), principal)
 
     def add_step(name: str, model: type[BaseModel], doc: str) -> None:
         def take(key: str, body: Any, principal: Principal) -> TicketOut:
@@ -153,7 +172,7 @@ def ticket_router(
                 raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
             except StepRefused as exc:
                 raise HTTPException(exc.status, str(exc)) from None
-            return full(ticket)
+            return full(ticket, principal)
 
         endpoint = _typed(take, model, reader)
         endpoint.__doc__ = doc

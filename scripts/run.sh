@@ -27,7 +27,7 @@ set +a
 # (A hash of the URL is kept, not the URL: it may carry a database password.)
 db_stamp=$(printf '%s' "$WEIBAO_DB" | sha256sum | cut -c1-16)
 if [ "$(cat var/tokens.db 2>/dev/null || true)" != "$db_stamp" ]; then
-  rm -f var/manager.token var/agent.token
+  rm -f var/manager.token var/agent.token var/console-logins.txt
   printf '%s\n' "$db_stamp" > var/tokens.db
 fi
 make_token() {  # role file
@@ -37,6 +37,27 @@ make_token() {  # role file
 }
 make_token manager var/manager.token
 make_token agent var/agent.token
+
+# Console accounts for the demo: an engineer of the Shanghai site, the service manager
+# and the customer's contact, each with a random password kept in var/ (never argv).
+if [ ! -s var/console-logins.txt ]; then
+  (
+    umask 077
+    : > var/console-logins.tmp
+    while read -r user role name extra; do
+      password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+      # shellcheck disable=SC2086  # $extra is one option and its value, or nothing
+      printf '%s\n' "$password" | "$weibao" user add "$user" --role "$role" --name "$name" \
+        $extra -i inventory.yaml >/dev/null
+      printf '%-10s %-8s %s  (%s)\n' "$user" "$password" "$role" "$name" >> var/console-logins.tmp
+    done <<'ACCOUNTS'
+liqiang engineer 李强
+wanglei manager 王磊
+chenjing customer 陈静 --customer=恒通物流
+ACCOUNTS
+    mv var/console-logins.tmp var/console-logins.txt
+  )
+fi
 
 lab_pid=""
 agent_pid=""
@@ -73,8 +94,10 @@ if [ "$lab_dir" != var/lab ]; then lab_opt=" --state-dir $lab_dir"; fi
 cat <<MSG
 
   weibao desk: http://$listen   (database: $WEIBAO_DB)
+  console:  http://$listen/   log in as one of var/console-logins.txt (user, password)
   manager token: var/manager.token
   tickets:  curl -s -H "Authorization: Bearer \$(cat var/manager.token)" http://$listen/api/v1/tickets
+  report:   $weibao report inspection --customer 恒通物流 --format pdf -o var/
 
   the lab:  $weibao lab status$lab_opt
   a fault:  $weibao lab fault ups-on-battery on$lab_opt

@@ -213,3 +213,35 @@ def test_the_openapi_document_describes_the_api(api: Api) -> None:
     doc = api.client.get("/openapi.json").json()
     assert {"/api/v1/observations", "/api/v1/tickets", "/api/v1/tickets/{key}"} <= set(doc["paths"])
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_a_customer_token_reads_a_ticket_without_anything_internal(api: Api) -> None:
+    """The API shows a customer what the portal shows (desk.disclosure): no staff notes,
+    referrals, RMA numbers or raw device output; its own notes and the clocks stay."""
+    api.push([obs("acme-db", 0)])
+    staff = api.token(Role.engineer)
+    acme = api.token(Role.customer, "Acme Bank")
+    number = api.client.get("/api/v1/tickets", headers=staff).json()["items"][0]["number"]
+    steps = {
+        "arrive": ({}, staff),
+        "note": ({"text": "customer is slow to open the cage"}, staff),
+        "refer": ({"kind": "vendor", "to": "H3C TAC", "reason": "board fault"}, staff),
+        "part": ({"part_number": "PSU-1", "from_stock": False, "rma_number": "RMA-77"}, staff),
+    }
+    for step, (body, headers) in steps.items():
+        answer = api.client.post(f"/api/v1/tickets/{number}/{step}", json=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+    api.client.post(f"/api/v1/tickets/{number}/note", json={"text": "谢谢"}, headers=acme)
+
+    seen_by_staff = api.client.get(f"/api/v1/tickets/{number}", headers=staff).json()
+    seen = api.client.get(f"/api/v1/tickets/{number}", headers=acme).json()
+    staff_kinds = {e["kind"] for e in seen_by_staff["events"]}
+    kinds = [e["kind"] for e in seen["events"]]
+    assert {"referred", "note"} <= staff_kinds
+    assert "referred" not in kinds and "escalated" not in kinds
+    assert [e["data"].get("text") for e in seen["events"] if e["kind"] == "note"] == ["谢谢"]
+    assert seen_by_staff["parts"][0]["rma_number"] == "RMA-77"
+    assert seen["parts"][0]["rma_number"] is None and seen["parts"][0]["part_number"] == "PSU-1"
+    assert "RMA-77" not in str(seen) and "cage" not in str(seen) and "board fault" not in str(seen)
+    assert seen["snapshot"] == {}
+    assert seen["clocks"] == seen_by_staff["clocks"]

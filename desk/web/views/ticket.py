@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from desk.clocks import ClockName, ClockViews, clock_views
+from desk.disclosure import customer_events
 from desk.model import Role
 from desk.storage import Store, TicketRecord
 from desk.storage.records import PartUseRecord
@@ -30,7 +31,7 @@ from desk.web.views.common import (
 )
 from desk.web.views.directory import Directory
 from desk.web.views.queries import LineFilter, TicketLine, ticket_lines
-from desk.web.views.timeline import TimelineEntry, customer_events, timeline
+from desk.web.views.timeline import TimelineEntry, timeline
 from desk.web.views.trends import Trend, series_key, trends
 from desk.workflow import CUSTOMER_MAY, MANAGER_ONLY, allowed_steps
 from rules.alarms import KNOWLEDGE_HEADING

@@ -1,7 +1,7 @@
 """A ticket's timeline in words, and what of it a customer may read.
 
 The wording follows ``weibao ticket show`` (:func:`weibao.cli.ticket_view.describe_event`)
-but speaks the reader's language. :func:`customer_events` is the one place that decides
+but speaks the reader's language. :func:`desk.disclosure.customer_events` decides
 what the portal shows: an allowlist of event kinds, with internal details (escalations,
 technical referrals, RMA numbers, our staff's notes) left out, so a new event kind
 stays hidden from customers until someone decides it may be shown.
@@ -17,27 +17,6 @@ from desk.model import EventKind
 from desk.storage import EventRecord
 from desk.web.views.common import LONG, Gettext, local, parse_time
 
-# What a customer may see of each kind, and which data keys; anything else is dropped.
-CUSTOMER_KINDS: dict[str, frozenset[str]] = {
-    EventKind.opened: frozenset({"level"}),
-    EventKind.level_raised: frozenset({"from", "to"}),
-    EventKind.recovered: frozenset({"observed_at"}),
-    EventKind.recurred: frozenset(),
-    EventKind.acknowledged: frozenset(),
-    EventKind.arrived: frozenset(),
-    EventKind.plan_submitted: frozenset({"plan"}),
-    EventKind.part: frozenset({"part_number", "name", "quantity", "serial_out", "serial_in"}),
-    EventKind.paused: frozenset({"reason"}),
-    EventKind.resumed: frozenset(),
-    EventKind.due_moved: frozenset({"clock", "due", "previous", "agreed_by"}),
-    EventKind.resolved: frozenset({"diagnosis", "cause", "actions"}),
-    EventKind.signed_off: frozenset({"name", "opinion", "satisfaction"}),
-    EventKind.closed: frozenset(),
-    EventKind.auto_closed: frozenset(),
-    EventKind.reopened: frozenset(),
-    EventKind.assigned: frozenset({"to"}),
-}
-
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -46,25 +25,6 @@ class TimelineEntry:
     what: str
     actor: str
     details: str
-
-
-def customer_events(events: Iterable[EventRecord], own_people: set[str]) -> list[EventRecord]:
-    """The events a customer may read, with only the data they may read.
-
-    Notes are shown when one of the customer's own people wrote them: a note by our
-    staff may be about us, not for them (the step has no visibility flag)."""
-    shown = []
-    for ev in events:
-        if ev.kind == EventKind.note:
-            if ev.actor in own_people:
-                shown.append(ev)
-            continue
-        keys = CUSTOMER_KINDS.get(ev.kind)
-        if keys is None:
-            continue
-        data = {k: v for k, v in ev.data.items() if k in keys}
-        shown.append(EventRecord(ev.id, ev.ticket_id, ev.at, ev.kind, ev.actor, data))
-    return shown
 
 
 def kind_label(kind: str, _: Gettext) -> str:
