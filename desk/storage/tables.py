@@ -121,6 +121,13 @@ class TicketRow(Base):
             sqlite_where=text("status <> 'closed'"),
             postgresql_where=text("status <> 'closed'"),
         ),
+        # The queue and the dashboard read open tickets only, however long the history.
+        Index(
+            "ix_tickets_open",
+            "id",
+            sqlite_where=text("status <> 'closed'"),
+            postgresql_where=text("status <> 'closed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -252,6 +259,10 @@ class TicketEventRow(Base):
     """The ticket's timeline; clock state is replayed from it (desk.clocks)."""
 
     __tablename__ = "ticket_events"
+    __table_args__ = (
+        # The queue replays only tickets with clock-moving events of some kinds.
+        Index("ix_ticket_events_ticket_id_kind", "ticket_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)

@@ -13,7 +13,7 @@ def test_the_web_benchmark_runs_at_a_tiny_size() -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    figures = module.run(tickets=30, devices=20, rounds=3)
+    figures = module.run(tickets=300, devices=20, rounds=3, closed=20)
     assert set(figures) == {"/queue", "/queue?limit=1000", "/dashboard"}
     for median, p90 in figures.values():
         assert 0 < median <= p90

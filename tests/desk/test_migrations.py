@@ -42,7 +42,7 @@ def test_a_fresh_file_is_migrated_to_the_newest_revision(tmp_path: Path) -> None
     try:
         assert store.schema_revision() is None
         store.migrate()
-        assert store.schema_revision() == head_revision() == "0007"
+        assert store.schema_revision() == head_revision() == "0008"
     finally:
         store.close()
     engine = create_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'desk.db'}")
@@ -71,7 +71,7 @@ def test_upgrading_again_is_a_no_op_and_keeps_the_data(store: Store, db_url: str
     try:
         again.migrate()
         assert [t.note for t in again.list_tokens()] == ["kept"]
-        assert again.schema_revision() == "0007"
+        assert again.schema_revision() == "0008"
     finally:
         again.close()
 

@@ -1,6 +1,10 @@
 """The service manager's dashboard: load, clocks at risk, escalations, coverage, devices
 reporting without a contract, and notifications that never arrived.
 
+Clocks at risk are counted from each open ticket's stored clock columns
+(:func:`desk.web.views.queries.standings`, exactly what a replay gives); only the
+tickets the page lists are replayed from their events and worded.
+
 Coverage asks one question per contracted device: did it have a successful inspection
 in the last 24 hours? The answer comes from one grouped query over that window; the
 reason for a device without one (never reported, failing, silent since ...) is looked
@@ -26,14 +30,18 @@ from desk.web.views.common import (
 )
 from desk.web.views.directory import Directory
 from desk.web.views.queries import (
+    RISK_BREACH,
     EscalationLine,
     LineFilter,
+    Pending,
+    Standing,
     clock_events,
     last_observation,
     last_ok_since,
     open_counts,
     recent_escalations,
     replay_all,
+    standings,
     ticket_lines,
 )
 from weibao.levels import Level
@@ -122,51 +130,27 @@ def build_dashboard(
     language: str,
     _: Gettext,
 ) -> Dashboard:
-    policies = directory.policies
-    where = LineFilter(active=True)
-    lines = ticket_lines(store, where)
-    views = replay_all(lines, clock_events(store, where), policies, now)
     tallies = {c: [0, 0] for c in ClockName}
-    risky: list[tuple[tuple[int, datetime], RiskRow]] = []
-    for line in lines:
-        view = views[line.id]
-        escalate_at = policies.of(line).escalate_at
-        worst = None
-        for name, clock in view.clocks.items():
-            if clock.met_at is not None:
+    risky: list[tuple[tuple[int, datetime], Standing, Pending]] = []
+    for standing in standings(store, LineFilter(active=True), directory.policies, now):
+        worst: Pending | None = None
+        for pending in standing.pending:
+            name, due, risk = pending
+            if not risk:
                 continue
-            if clock.breached:
-                tallies[name][1] += 1
-            elif not clock.paused and clock.share >= escalate_at:
-                tallies[name][0] += 1
-            else:
-                continue
-            if worst is None or clock.due < view[worst].due:
-                worst = name
+            tallies[name][risk == RISK_BREACH] += 1
+            if worst is None or due < worst[1]:
+                worst = pending
         if worst is not None:
-            cells = clock_cells(view, line.timezone, now, escalate_at, _)
-            cell = next(c for c in cells if c.name == worst.value)
-            rank = 0 if cell.breached else 1
-            risky.append(
-                (
-                    (rank, cell.due),
-                    RiskRow(
-                        line.number,
-                        line.title,
-                        line.customer,
-                        view.level.value,
-                        level_text(view.level, language),
-                        cell,
-                    ),
-                )
-            )
+            risky.append(((0 if worst[2] == RISK_BREACH else 1, worst[1]), standing, worst))
     risky.sort(key=lambda r: r[0])
+    listed = risky[:LISTED]
     uncovered, uncovered_total, contracted = coverage(store, directory, now, _)
     return Dashboard(
         load=load_rows(store, directory),
         levels=[(lv.value, level_text(lv, language)) for lv in Level],
         tallies=[ClockTally(clock_label(c, _), *tallies[c]) for c in ClockName],
-        risks=[r for _k, r in risky[:LISTED]],
+        risks=risk_rows(store, directory, [(s, p[0]) for _k, s, p in listed], now, language, _),
         risk_total=len(risky),
         escalations=[_escalation(e, language, _) for e in recent_escalations(store, LISTED)],
         contracted=contracted,
@@ -177,6 +161,39 @@ def build_dashboard(
         outbox_failed=store.outbox("failed", LISTED),
         customers=sorted(directory.customers),
     )
+
+
+def risk_rows(
+    store: Store,
+    directory: Directory,
+    listed: list[tuple[Standing, ClockName]],
+    now: datetime,
+    language: str,
+    _: Gettext,
+) -> list[RiskRow]:
+    """The listed tickets, replayed from their events, each with its gravest clock."""
+    ids = [s.id for s, _c in listed]
+    if not ids:
+        return []
+    lines = {line.id: line for line in ticket_lines(store, LineFilter(ids=tuple(ids)))}
+    views = replay_all(lines.values(), clock_events(store, ids=ids), directory.policies, now)
+    rows = []
+    for standing, clock in listed:
+        line, view = lines[standing.id], views[standing.id]
+        escalate_at = directory.policies.of(line).escalate_at
+        cells = clock_cells(view, line.timezone, now, escalate_at, _)
+        cell = next(c for c in cells if c.name == clock.value)
+        rows.append(
+            RiskRow(
+                line.number,
+                line.title,
+                line.customer,
+                view.level.value,
+                level_text(view.level, language),
+                cell,
+            )
+        )
+    return rows
 
 
 def load_rows(store: Store, directory: Directory) -> list[LoadRow]:

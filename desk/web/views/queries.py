@@ -1,9 +1,14 @@
 """The console's own batch reads, through :meth:`Store.read_session`.
 
-The queue and the dashboard replay the clocks of every open ticket on each view: 5,000
-tickets must cost a handful of queries, not one per ticket. So tickets are read as
-light rows (no snapshot, no description), and the events that move clocks are read for
-all of them in one query, ordered so they can be grouped in a single pass.
+The queue and the dashboard order and count every open ticket on each view: 5,000
+tickets must cost a handful of queries, not one per ticket, and not a replay of every
+event log. :func:`standings` reads each ticket's stored clock columns (refreshed by every
+step and ingest through :func:`desk.tickets.refresh_clocks`) in one light query and
+checks them against the contract: a ticket whose stored due times are what its
+contract's terms give from detection, with no pause, reopen or agreed due time in its
+log, has exactly the clocks a replay would give, computed here without its events. Only
+the others (paused ones, whose due time moves on while they wait) are replayed, their
+events read in one query. Lists then read full rows and replay only what they show.
 """
 
 from __future__ import annotations
@@ -12,21 +17,22 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce
 
-from desk.clocks import ClockPolicy, ClockViews, clock_views
-from desk.model import EventKind, Role, TicketStatus
+from desk import disclosure
+from desk.clocks import ClockName, ClockPolicy, ClockViews, clock_views
+from desk.model import EventKind, TicketStatus
 from desk.storage import EventRecord, Store
 from desk.storage.tables import (
     EscalationRow,
     ObservationRow,
     TicketEventRow,
     TicketRow,
-    UserRow,
 )
+from desk.worktime import ZERO, WorkingTime
 from weibao.inventory.model import Inventory
 from weibao.levels import Level
 
@@ -49,6 +55,15 @@ CLOCK_KINDS = tuple(
 
 
 DATA_KINDS = frozenset({EventKind.opened, EventKind.level_raised, EventKind.due_moved})
+
+# After these a ticket's stored due times are not enough: a pause moves the resolution
+# clock's due time on while it lasts, pauses and reopens take time out of the share used,
+# and an agreed due time is not the contract's.
+IRREGULAR_KINDS = tuple(
+    k.value for k in (EventKind.paused, EventKind.resumed, EventKind.reopened, EventKind.due_moved)
+)
+RISK_BREACH = "risk-breach"
+RISK_WARN = "risk-warn"
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -94,6 +109,7 @@ class LineFilter:
     level: Level | None = None
     internal: bool | None = None
     exclude_id: int | None = None
+    ids: tuple[int, ...] | None = None
     assignee: str | None = None
     mine: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
     """An engineer's names and their (contract, site) pairs: assigned to them, or
@@ -120,6 +136,8 @@ class LineFilter:
             conds.append(t.internal.is_(self.internal))
         if self.exclude_id is not None:
             conds.append(t.id != self.exclude_id)
+        if self.ids is not None:
+            conds.append(t.id.in_(self.ids))
         if self.assignee is not None:
             conds.append(t.assignee == self.assignee)
         if self.mine is not None:
@@ -140,7 +158,14 @@ def _raw_time(column: Any) -> Any:
 
 
 def _utc(value: Any) -> datetime:
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        try:
+            # SQLite's text is UTC without an offset; parsing it with one is five times
+            # faster than datetime.replace(tzinfo=...) afterwards.
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            value = datetime.fromisoformat(value)
+    parsed: datetime = value
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -203,6 +228,21 @@ def clock_events(
     """The clock-moving events of every ticket matching ``where`` (else of ``ids``: a
     page's worth), in timeline order."""
     chosen: Any = select(TicketRow.id).where(*where.where()) if where is not None else list(ids)
+    return _events_of(store, chosen)
+
+
+def irregular_events(store: Store, where: LineFilter) -> dict[int, list[EventRecord]]:
+    """The clock-moving events of the tickets matching ``where`` that were ever paused,
+    reopened or given an agreed due time: the ones :func:`standings` must replay."""
+    e = TicketEventRow
+    chosen = select(e.ticket_id).where(
+        e.kind.in_(IRREGULAR_KINDS),
+        e.ticket_id.in_(select(TicketRow.id).where(*where.where())),
+    )
+    return _events_of(store, chosen)
+
+
+def _events_of(store: Store, chosen: Any) -> dict[int, list[EventRecord]]:
     e = TicketEventRow
     stmt = (
         select(e.id, e.ticket_id, _raw_time(e.at), e.kind, e.actor, type_coerce(e.data, String))
@@ -221,6 +261,16 @@ def clock_events(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class LevelTerms:
+    """A policy's clocks at one level: their lengths (response, on site, resolution), how
+    their time counts, and the share of a clock at which it is at risk."""
+
+    terms: tuple[timedelta, timedelta, timedelta]
+    worktime: WorkingTime
+    escalate_at: float
+
+
 class PolicyBook:
     """Each device's clock policy, made once per app (the inventory does not change
     while the desk runs), with the SPEC's defaults for devices that left it."""
@@ -229,10 +279,32 @@ class PolicyBook:
         self._by_device = {
             name: ClockPolicy.of(ctx) for name, ctx in inventory.device_index().items()
         }
+        self._defaults: dict[tuple[bool, str], ClockPolicy] = {}
+        self._levels: dict[tuple[str, bool, str, Level], LevelTerms] = {}
 
     def of(self, line: TicketLine) -> ClockPolicy:
-        found = self._by_device.get(line.device)
-        return found if found is not None else ClockPolicy.default(line.site_hq, line.timezone)
+        return self.policy(line.device, line.site_hq, line.timezone)
+
+    def policy(self, device: str, hq: bool, timezone: str) -> ClockPolicy:
+        found = self._by_device.get(device)
+        if found is not None:
+            return found
+        default = self._defaults.get((hq, timezone))
+        if default is None:
+            default = self._defaults[(hq, timezone)] = ClockPolicy.default(hq, timezone)
+        return default
+
+    def level_terms(self, device: str, hq: bool, timezone: str, level: Level) -> LevelTerms:
+        """The policy's terms at ``level``, kept: a business calendar is built once, not
+        once per ticket and view."""
+        key = (device, hq, timezone, level)
+        found = self._levels.get(key)
+        if found is None:
+            policy = self.policy(device, hq, timezone)
+            r, o, z = (policy.term(level, name) for name in ClockName)
+            found = LevelTerms((r, o, z), policy.worktime(level), policy.escalate_at)
+            self._levels[key] = found
+        return found
 
 
 def replay_all(
@@ -248,6 +320,143 @@ def replay_all(
         )
         for line in lines
     }
+
+
+Pending = tuple[ClockName, datetime, str]
+"""A clock not yet met: its name, due time and risk class (``risk-breach``,
+``risk-warn`` or ``""``), as :func:`desk.web.views.common.risk_class` gives it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a list needs of a ticket to order and count it: its clocks not yet met."""
+
+    id: int
+    number: str
+    level: Level
+    pending: tuple[Pending, ...]
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The earliest due time among the clocks not met (None: all met)."""
+        return min(due for _n, due, _r in self.pending) if self.pending else None
+
+    @property
+    def breached(self) -> bool:
+        return any(risk == RISK_BREACH for _n, _d, risk in self.pending)
+
+    @property
+    def at_risk(self) -> bool:
+        """Past the escalation share on a clock not met, and none breached."""
+        risks = {risk for _n, _d, risk in self.pending}
+        return RISK_WARN in risks and RISK_BREACH not in risks
+
+
+def standing_of(
+    ticket_id: int, number: str, level: Level, views: ClockViews, escalate_at: float
+) -> Standing:
+    """A replayed ticket's standing (the reference the stored-column path must match)."""
+    pending = []
+    for name, view in views.clocks.items():
+        if view.met_at is not None:
+            continue
+        if view.breached:
+            risk = RISK_BREACH
+        elif not view.paused and view.share >= escalate_at:
+            risk = RISK_WARN
+        else:
+            risk = ""
+        pending.append((name, view.due, risk))
+    return Standing(ticket_id, number, level, tuple(pending))
+
+
+_CLOCKS = tuple(ClockName)
+
+
+def settled_pending(
+    terms: LevelTerms,
+    detected: datetime,
+    dues: tuple[datetime, datetime, datetime],
+    met: tuple[bool, bool, bool],
+    now: datetime,
+) -> tuple[Pending, ...] | None:
+    """The clocks not met of a ticket never paused, reopened or given an agreed due time,
+    from its stored due times and which clocks are met; None when a stored due time is not what the
+    contract's terms give from detection (the inventory changed since, say): replay it.
+
+    This is :func:`desk.clocks.clock_views` for a clock with one running span and no
+    moves: due = start + term in counted time, share = used / (used + left)."""
+    wt = terms.worktime
+    out: list[Pending] = []
+    for name, term, due, done in zip(_CLOCKS, terms.terms, dues, met, strict=True):
+        if wt.add(detected, term) != due:
+            return None
+        if done:
+            continue
+        if now > due:
+            out.append((name, due, RISK_BREACH))
+            continue
+        used = wt.between(detected, now)
+        left = wt.between(now, due)
+        share = 1.0 if used + left <= ZERO else used / (used + left)
+        out.append((name, due, RISK_WARN if share >= terms.escalate_at else ""))
+    return tuple(out)
+
+
+_STANDING_COLUMNS = (
+    TicketRow.id,
+    TicketRow.number,
+    TicketRow.level,
+    TicketRow.device,
+    TicketRow.site_hq,
+    TicketRow.timezone,
+    _raw_time(TicketRow.detected_at),
+    _raw_time(TicketRow.due_response),
+    _raw_time(TicketRow.due_onsite),
+    _raw_time(TicketRow.due_resolve),
+    _raw_time(TicketRow.met_response),
+    _raw_time(TicketRow.met_onsite),
+    _raw_time(TicketRow.met_resolve),
+)
+_LEVELS = {lv.value: lv for lv in Level}
+
+
+def standings(
+    store: Store, where: LineFilter, policies: PolicyBook, now: datetime
+) -> list[Standing]:
+    """Every ticket matching ``where``, newest first, with its clocks not yet met and their
+    risk at ``now``: exactly what a replay of every ticket's events would give.
+
+    Two queries (the clock columns; the events of the tickets that were ever paused,
+    reopened or given an agreed due time) and a third only for tickets whose stored due
+    times disagree with their contract."""
+    stmt = select(*_STANDING_COLUMNS).where(*where.where()).order_by(TicketRow.id.desc())
+    with store.read_session() as session:
+        rows = session.connection().execute(stmt).all()
+    irregular = irregular_events(store, where)
+    out: list[Standing | None] = []
+    unsettled: dict[int, tuple[int, Level, datetime, Any]] = {}
+    for i, (tid, number, lv, device, hq, tz, det, dr, do, dz, mr, mo, mz) in enumerate(rows):
+        level = _LEVELS[lv]
+        terms = policies.level_terms(device, bool(hq), tz, level)
+        detected = _utc(det)
+        pending = None
+        if tid not in irregular:
+            dues = (_utc(dr), _utc(do), _utc(dz))
+            met = (mr is not None, mo is not None, mz is not None)
+            pending = settled_pending(terms, detected, dues, met, now)
+        if pending is None:
+            unsettled[tid] = (i, level, detected, (device, bool(hq), tz))
+            out.append(None)
+        else:
+            out.append(Standing(tid, number, level, pending))
+    missing = [tid for tid in unsettled if tid not in irregular]
+    events = {**irregular, **(clock_events(store, ids=missing) if missing else {})}
+    for tid, (i, level, detected, place) in unsettled.items():
+        policy = policies.policy(*place)
+        views = clock_views(policy, level, detected, events.get(tid, ()), now)
+        out[i] = standing_of(tid, rows[i][1], level, views, policy.escalate_at)
+    return [s for s in out if s is not None]
 
 
 @dataclass(frozen=True)
@@ -320,13 +529,8 @@ def last_observation(store: Store, device: str) -> LastObservation | None:
 
 
 def customer_people(store: Store, customer: str) -> set[str]:
-    """Display names of the customer's own console accounts: whose notes the portal
-    shows (anyone else's note on a ticket is our staff's)."""
-    stmt = select(UserRow.display_name).where(
-        UserRow.role == Role.customer.value, UserRow.customer == customer
-    )
-    with store.read_session() as session:
-        return {str(n) for n in session.scalars(stmt)}
+    """Whose notes the portal shows: see :func:`desk.disclosure.customer_people`."""
+    return disclosure.customer_people(store, customer)
 
 
 def observations(store: Store, device: str, limit: int) -> list[dict[str, Any]]:

@@ -5,16 +5,18 @@ yet assigned at the sites they serve (定人服务: nobody else will pick those 
 the default for an engineer account that carries an engineer name; managers, and
 engineers without a name on any site, start with every open ticket.
 
-Clocks are replayed for every matching ticket (one query for the tickets, one for their
-events), sorted, and only the first ``limit`` rows are worded and rendered: a phone
-shows a hundred cards at most, and the counts above them still cover every ticket.
+Every matching ticket is ordered and counted from its stored clock columns
+(:func:`desk.web.views.queries.standings`: exactly what a replay gives, replaying only
+tickets ever paused, reopened or given an agreed due time); only the first ``limit`` rows
+are read in full, replayed from their events, worded and rendered: a phone shows a
+hundred cards at most, and the counts above them still cover every ticket.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from desk.clocks import ClockViews
@@ -32,9 +34,11 @@ from desk.web.views.common import (
 from desk.web.views.directory import Directory
 from desk.web.views.queries import (
     LineFilter,
+    Standing,
     TicketLine,
     clock_events,
     replay_all,
+    standings,
     ticket_lines,
 )
 from weibao.inventory.model import Inventory
@@ -42,7 +46,7 @@ from weibao.levels import Level
 
 PAGE = 100
 MAX_LIMIT = 5000
-FAR = datetime.max.replace(tzinfo=None)
+FAR = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -146,18 +150,16 @@ def engineer_sites(inventory: Inventory, engineer: str) -> tuple[tuple[str, str]
     )
 
 
-def _sort_key(line: TicketLine, views: ClockViews) -> tuple[datetime, int, str]:
-    pending = [v.due for v in views.clocks.values() if v.met_at is None]
-    nearest = min(pending).replace(tzinfo=None) if pending else FAR
-    return (nearest, line.level.rank, line.number)
+def queue_order(standing: Standing) -> tuple[datetime, int, str]:
+    """The next clock's due time first; then the graver level, then the older number."""
+    nearest = standing.next_due
+    return (FAR if nearest is None else nearest, standing.level.rank, standing.number)
 
 
-def _counts(views: ClockViews, escalate_at: float) -> tuple[bool, bool]:
-    breached = any(v.breached and v.met_at is None for v in views.clocks.values())
-    warn = any(
-        v.met_at is None and not v.paused and v.share >= escalate_at for v in views.clocks.values()
-    )
-    return breached, warn and not breached
+def shown_lines(store: Store, ids: list[int]) -> list[TicketLine]:
+    """Full list rows of ``ids``, in that order."""
+    found = {line.id: line for line in ticket_lines(store, LineFilter(ids=tuple(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def build_queue(
@@ -185,20 +187,16 @@ def build_queue(
         assignee=filters.assignee,
         mine=mine,
     )
-    lines = ticket_lines(store, where)
-    views = replay_all(lines, clock_events(store, where), policies, now)
-    keyed = sorted(lines, key=lambda ln: _sort_key(ln, views[ln.id]))
-    breached = at_risk = 0
-    for line in keyed:
-        b, w = _counts(views[line.id], policies.of(line).escalate_at)
-        breached += b
-        at_risk += w
-    rows = queue_rows(keyed[: filters.limit], views, directory, now, language, _)
+    keyed = sorted(standings(store, where, policies, now), key=queue_order)
+    ids = [s.id for s in keyed[: filters.limit]]
+    lines = shown_lines(store, ids) if ids else []
+    views = replay_all(lines, clock_events(store, ids=ids), policies, now)
+    rows = queue_rows(lines, views, directory, now, language, _)
     return QueueView(
         rows=rows,
         total=len(keyed),
-        breached=breached,
-        at_risk=at_risk,
+        breached=sum(s.breached for s in keyed),
+        at_risk=sum(s.at_risk for s in keyed),
         filters=filters,
         customers=sorted(c.name for c in inventory.customers),
         sites=_site_names(inventory, filters.customer),

@@ -95,7 +95,9 @@ class Desk:
         return outcome.opened[0]
 
     def event(self, ticket: TicketRecord, kind: EventKind, actor: str, **data: Any) -> None:
-        """An event written straight to the timeline (escalations, referrals ...)."""
+        """An event written straight to the timeline (escalations, referrals ...). It does
+        not refresh the ticket's stored clocks: take clock-moving steps (ack, pause, ...)
+        through the Workflow, as the console does."""
         with self.store.transaction() as tx:
             tx.add_event(ticket.id, self.clock.now(), kind, actor, data)
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from desk.clocks import ClockName
 from desk.storage import Store
 from desk.storage.tables import ObservationRow
+from desk.web.views.common import clock_cells, clock_label, gettext_for
+from desk.web.views.dashboard import LISTED, build_dashboard
+from desk.web.views.directory import Directory
+from desk.web.views.queries import LineFilter, clock_events, replay_all, ticket_lines
 from weibao.clock import FrozenClock
 from weibao.levels import Level
 
 from ..asgi import AsgiClient
 from .conftest import Users, login
 from .page_fixtures import Desk, desk_fixture, inventory_fixture  # noqa: F401
+from .test_pages_queue import mixed_queue
 
 
 def section(html: str, ident: str) -> str:
@@ -144,3 +150,49 @@ def test_customer_contract_site_and_device_pages(
         "/contracts/ACME-2026/sites/Nowhere",
     ):
         assert client.get(missing).status_code == 404, missing
+
+
+def replayed_risks(
+    store: Store, directory: Directory, now: datetime
+) -> tuple[list[tuple[str, str, str, str]], dict[str, tuple[int, int]]]:
+    """Clocks at risk as a replay of every open ticket's events gives them: each risky
+    ticket's gravest clock (number, clock, state, risk), breached first, and the tallies."""
+    where = LineFilter(active=True)
+    lines = ticket_lines(store, where)
+    views = replay_all(lines, clock_events(store, where), directory.policies, now)
+    tallies = {c.value: [0, 0] for c in ClockName}
+    risky = []
+    for line in lines:
+        escalate_at = directory.policies.of(line).escalate_at
+        cells = clock_cells(views[line.id], line.timezone, now, escalate_at, gettext_for("en"))
+        flagged = [c for c in cells if c.met_local is None and c.risk]
+        for c in flagged:
+            tallies[c.name][c.risk == "risk-breach"] += 1
+        if flagged:
+            worst = min(flagged, key=lambda c: c.due)
+            risky.append(
+                (
+                    (not worst.breached, worst.due),
+                    (line.number, worst.name, worst.state, worst.risk),
+                )
+            )
+    risky.sort(key=lambda r: r[0])
+    return [r for _k, r in risky], {k: (w, b) for k, (w, b) in tallies.items()}
+
+
+def test_clocks_at_risk_from_stored_clocks_are_what_a_full_replay_gives(
+    store: Store, clock: FrozenClock
+) -> None:
+    directory = Directory(mixed_queue(store, clock))
+    start = clock.now()
+    for offset in (0, 25, 95, 400, 1500, 4400):
+        now = start + timedelta(minutes=offset)
+        risks, tallies = replayed_risks(store, directory, now)
+        board = build_dashboard(store, directory, now, "en", gettext_for("en"))
+        shown = [(r.number, r.clock.name, r.clock.state, r.clock.risk) for r in board.risks]
+        assert shown == risks[:LISTED]
+        assert board.risk_total == len(risks)
+        labels = [clock_label(c, gettext_for("en")) for c in ClockName]
+        assert [(t.label, t.at_risk, t.breached) for t in board.tallies] == [
+            (label, *tallies[c.value]) for label, c in zip(labels, ClockName, strict=True)
+        ]
