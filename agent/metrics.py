@@ -235,8 +235,14 @@ def agent_families(stats: AgentStats) -> Iterator[Metric]:
         )
         yield _counter(
             "rejected_batches",
-            "Batches the desk refused as invalid, set aside in the spool's rejected/.",
+            "Batches set aside in the spool's rejected/: refused by the desk as invalid, "
+            "unreadable, or not JSON (NaN, Infinity).",
             stats.spool.rejected,
+        )
+        yield _counter(
+            "spool_write_errors",
+            "Spool writes the disk refused (full, read-only); the agent then sends directly.",
+            stats.spool.write_errors,
         )
 
 

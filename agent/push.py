@@ -16,6 +16,7 @@ What the agent does with a failure depends on whose fault it is (``PushError.kin
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,9 +117,18 @@ class PushClient:
 
     def push(self, observations: Sequence[Observation | WireObservation]) -> PushResult:
         """Send a batch; raise PushError when the desk does not take it."""
-        body = [to_wire(obs) for obs in observations]
         try:
-            response = self._client.post(PUSH_PATH, json=body)
+            body = json.dumps([to_wire(obs) for obs in observations], allow_nan=False)
+        except ValueError:
+            # NaN or ±Infinity: no desk can read it, so retrying would block the spool.
+            raise PushError(
+                "the batch holds a value that is NaN or ±Infinity, which JSON cannot carry",
+                Failure.rejected,
+            ) from None
+        try:
+            response = self._client.post(
+                PUSH_PATH, content=body.encode(), headers={"Content-Type": "application/json"}
+            )
         except httpx.TimeoutException:
             raise PushError(
                 f"the desk at {self._url} did not answer in time", Failure.retry

@@ -50,6 +50,8 @@ class AgentRunner:
         self._wall_time = wall_time
         self._monotonic = monotonic
         self._away: str | None = None  # why the desk is unreachable, while it is
+        self._unwritable: str | None = None  # why the spool cannot be written, while so
+        self._lost_to_disk = 0  # observations lost while the spool could not be written
         self._dropped_seen = spool.dropped
 
     def flush(self, budget: float | None = None) -> bool:
@@ -97,6 +99,15 @@ class AgentRunner:
             # A full or broken disk must not stop the monitoring of this very server:
             # send what is spooled, then this observation straight from memory.
             return self._push_unspooled(observation, exc)
+        if self._unwritable is not None:
+            log_event(
+                log,
+                "agent.spool_writable_again",
+                directory=str(self._spool.directory),
+                cause=self._unwritable,
+                lost=self._lost_to_disk,
+            )
+            self._unwritable, self._lost_to_disk = None, 0
         if self._spool.dropped > self._dropped_seen:
             log_event(
                 log,
@@ -110,13 +121,18 @@ class AgentRunner:
         return self.flush(budget)
 
     def _push_unspooled(self, observation: WireObservation, exc: OSError) -> bool:
-        log_event(
-            log,
-            "agent.spool_unwritable",
-            logging.ERROR,
-            directory=str(self._spool.directory),
-            error=exc.strerror or str(exc),
-        )
+        why = exc.strerror or str(exc)
+        if self._unwritable != why:  # once per cause, not at every interval
+            log_event(
+                log,
+                "agent.spool_unwritable",
+                logging.ERROR,
+                directory=str(self._spool.directory),
+                error=why,
+                hint="free space on that disk (or fix its permissions); the agent sends "
+                "straight to the desk meanwhile",
+            )
+        self._unwritable = why
         if self.flush():
             try:
                 result = self._client.push([observation])
@@ -127,7 +143,11 @@ class AgentRunner:
                 self.stats.pushed_observations += result.accepted + result.duplicates
                 self.stats.last_push_success = self._wall_time()
                 return True
-        self._spool.dropped += 1  # nowhere to keep it: counted with the spool's losses
+        # Nowhere to keep it: counted with the spool's losses, but the disk is the cause
+        # (logged when it is writable again), not a full spool.
+        self._spool.dropped += 1
+        self._dropped_seen = self._spool.dropped
+        self._lost_to_disk += 1
         return False
 
     def run_forever(self, interval: float, stop: threading.Event, full_every: float) -> None:

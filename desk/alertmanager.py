@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from desk.ingest import Ingestor
 from weibao.clock import Clock
 from weibao.inventory.alertmanager import AlertmanagerSettings
 from weibao.inventory.model import Inventory
 from weibao.logs import log_event
-from weibao.observation import Alarm, Observation, Sample, Source
+from weibao.observation import Alarm, Observation, Sample, Source, storable
 
 PATH = "/api/v1/alertmanager"
 MAX_ALERTS = 5000
@@ -54,6 +54,21 @@ class WebhookAlert(_Lenient):
     endsAt: AwareDatetime | None = None
     generatorURL: str = ""
     fingerprint: str = Field(default="", max_length=64)
+
+    @field_validator("labels", "annotations")
+    @classmethod
+    def _storable(cls, pairs: dict[str, str]) -> dict[str, str]:
+        # They become the ticket's labels, title and description: text the database
+        # can hold (no NUL, no lone surrogate), refused here rather than failing there.
+        for key, text in pairs.items():
+            storable(key, "a label or annotation name")
+            storable(text, "a label or annotation value")
+        return pairs
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _storable_fingerprint(cls, fingerprint: str) -> str:
+        return storable(fingerprint, "fingerprint")
 
 
 class WebhookPayload(_Lenient):

@@ -19,7 +19,9 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.alertmanager import alertmanager_router
 from desk.api_reports import report_router
@@ -32,7 +34,7 @@ from desk.auth import (
     Authenticator,
     Principal,
 )
-from desk.ingest import Ingestor
+from desk.ingest import ClockAhead, Ingestor
 from desk.metrics import metrics_router
 from desk.notices import TicketNotifier
 from desk.schemas import (
@@ -55,7 +57,15 @@ from weibao.logs import log_event
 from weibao.observation import Observation
 
 MAX_BATCH = 1000
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""The largest request body the desk reads (413 beyond); see docs/desk.md "API limits"."""
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    413: "too_large",
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 503)
 }
@@ -68,6 +78,7 @@ def create_app(
     clock: Clock,
     *,
     max_batch: int = MAX_BATCH,
+    max_body: int = MAX_BODY_BYTES,
     logger: logging.Logger | None = None,
     ingestor: Ingestor | None = None,
     collectors: Sequence[Collector] = (),
@@ -94,6 +105,7 @@ def create_app(
         redoc_url=None,
     )
     _install_error_handlers(app, log)
+    app.add_middleware(RequestGuard, max_body=max_body)
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
@@ -233,6 +245,23 @@ def _install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
             problems=problems,
         )
 
+    @app.exception_handler(ClockAhead)
+    async def clock_ahead(request: Request, exc: ClockAhead) -> JSONResponse:
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc), code="clock_ahead")
+
+    # The last line of defence for input the models let through and the database cannot
+    # take (PostgreSQL: NUL in text, a number beyond its column; any: a lone surrogate).
+    # The database's message quotes the input, so it is logged without it, never answered.
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        log_event(log, "request.unstorable", logging.WARNING, path=request.url.path)
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, _UNSTORABLE, code="invalid_request")
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def not_unicode(request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        log_event(log, "request.unstorable", logging.WARNING, path=request.url.path)
+        return _error(status.HTTP_422_UNPROCESSABLE_CONTENT, _UNSTORABLE, code="invalid_request")
+
     @app.exception_handler(StoreUnavailable)
     async def unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
         log_event(log, "database.unavailable", logging.ERROR, error=str(exc))
@@ -240,3 +269,80 @@ def _install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "the desk's database is unavailable; retry later (agents spool and retry)",
         )
+
+
+_UNSTORABLE = (
+    "the request holds a value the database cannot store (a NUL character, text that is "
+    "not valid Unicode, or a number out of range): remove it and send again"
+)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """The request body grew past the limit while it was read (raised from ``receive``,
+    so whoever reads the body, a route or a form, answers 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"the request body is larger than {limit} bytes, the most this desk reads: "
+            "send fewer observations per request",
+            headers={"Connection": "close"},
+        )
+
+
+class RequestGuard:
+    """Refuses, before any route runs, what no route could use: a URL holding NUL
+    (``%00``: no name in weibao has one, and PostgreSQL cannot even compare it), and a
+    body larger than ``max_body`` bytes, by its Content-Length or, for a chunked or
+    lying one, by counting the bytes as they arrive (413, naming the limit)."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+        if b"%00" in raw or b"\x00" in raw or b"%00" in scope.get("query_string", b""):
+            await _error(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                "the URL holds a NUL character (%00), which no ticket, device or filter "
+                "contains: remove it",
+                code="invalid_request",
+            )(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._too_large()(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge(self.max_body)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except BodyTooLarge as exc:
+            if started:
+                raise
+            await self._too_large(exc)(scope, receive, send)
+
+    def _too_large(self, exc: BodyTooLarge | None = None) -> JSONResponse:
+        exc = exc or BodyTooLarge(self.max_body)
+        response = _error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response

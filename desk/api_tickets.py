@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from desk import steps
@@ -38,6 +38,23 @@ from desk.storage import Store, TicketQuery, TicketRecord
 from desk.workflow import Actor, StepRefused, TicketNotFound, Workflow, allowed_steps
 from weibao.clock import Clock
 from weibao.levels import Level
+
+MAX_PAGE = 1000
+"""The most tickets one ``GET /api/v1/tickets`` answers (``limit``)."""
+MAX_OFFSET = 1_000_000
+"""The furthest ``offset``; older tickets are reached with filters."""
+MAX_ID = 2**63 - 1  # the database's integer ids
+MAX_KEY = 64  # characters of a ticket key: an id or a number such as WB-2026-000123
+
+
+def ticket_key(key: str) -> int | str | None:
+    """A ticket id (ASCII digits within the database's range) or a number; None for a
+    key that can name no ticket (a 400-digit id, a superscript digit, a megabyte)."""
+    if key.isascii() and key.isdigit():
+        return int(key) if len(key) <= 19 and int(key) <= MAX_ID else None
+    # "¹".isdigit() is true too: the store would take such a key for an id, and fail.
+    return None if len(key) > MAX_KEY or key.isdigit() else key
+
 
 STEPS: dict[str, tuple[type[BaseModel], str]] = {
     "ack": (steps.Ack, "Acknowledge: stops the response clock."),
@@ -106,12 +123,14 @@ def ticket_router(
         )
 
     def visible(key: str, principal: Principal) -> TicketRecord:
-        ticket = store.get_ticket(key)
+        parsed = ticket_key(key)
+        ticket = None if parsed is None else store.get_ticket(parsed)
         # Another customer's ticket answers exactly like a missing one: no existence leak.
         if ticket is None or not principal.may_see(ticket.customer, ticket.internal):
+            named = f" {key!r}" if parsed is not None else ""
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
-                f"no ticket {key!r}: give its id or its number, e.g. WB-2026-000123",
+                f"no ticket{named}: give its id or its number, e.g. WB-2026-000123",
             )
         return ticket
 
@@ -135,8 +154,8 @@ def ticket_router(
         assignee: str | None = None,
         active: Annotated[bool | None, Query(description="true: not closed")] = None,
         internal: Annotated[bool | None, Query(description="monitoring's own faults")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> TicketList:
         """Tickets, newest first; a customer token sees its own customer's only."""
         if principal.customer is not None:
@@ -164,10 +183,10 @@ def ticket_router(
 
     def add_step(name: str, model: type[BaseModel], doc: str) -> None:
         def take(key: str, body: Any, principal: Principal) -> TicketOut:
-            visible(key, principal)
+            seen = visible(key, principal)
             actor = Actor(principal.actor, principal.role, principal.customer)
             try:
-                ticket = workflow.step(key, name, body, actor)
+                ticket = workflow.step(seen.id, name, body, actor)
             except TicketNotFound as exc:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
             except StepRefused as exc:
@@ -205,7 +224,9 @@ def ticket_router(
         return [_part_use(u) for u in store.part_uses(open_rma=True)]
 
     @router.post("/rmas/{use_id}", response_model=PartUseOut, tags=["parts"])
-    def update_rma(use_id: int, body: RmaIn, principal: Principal = staff) -> PartUseOut:
+    def update_rma(
+        use_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: RmaIn, principal: Principal = staff
+    ) -> PartUseOut:
         """Move a vendor RMA on: open, shipped, received, closed."""
         record = store.update_rma(use_id, body.status, clock.now())
         if record is None:

@@ -4,6 +4,13 @@ One batch is one transaction: the observations, the engine's new state and every
 ticket change commit together. If a rule fails, nothing is stored, the agent retries,
 and the retry is evaluated in full. Only observations not seen before reach the engine,
 so a replayed batch adds no evidence twice.
+
+Time: a batch with an observation stamped more than :data:`MAX_CLOCK_SKEW` ahead of the
+desk's clock is refused whole (:class:`ClockAhead`, 422): its fault could never be
+cleared by real-time data. An observation older than :data:`RULES_MAX_AGE` (a spool
+replayed after a long outage) is stored, rolled up and listed, but the rules do not
+see it: it cannot open a ticket whose clocks are all breached at once. The source's
+next, current observation tells whether the fault is still there.
 """
 
 from __future__ import annotations
@@ -12,17 +19,47 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
 
 from desk.identity import IdentityIndex
 from desk.storage import Store
 from desk.tickets import Notifier, TicketOutcome, apply_alarms
 from rules.api import Engine, EngineState
 from weibao.clock import Clock
+from weibao.errors import WeibaoError
 from weibao.inventory.model import Inventory
 from weibao.logs import log_event
 from weibao.observation import Alarm, Observation
 
 ENGINE_STATE = "rules"
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the desk's clock an observation may be stamped."""
+RULES_MAX_AGE = timedelta(minutes=15)
+"""Older observations are stored but not evaluated by the rules."""
+EXTERNAL_ATTEMPTS = 3
+
+
+class ClockAhead(WeibaoError):
+    """An observation is stamped further ahead of the desk's clock than allowed."""
+
+    def __init__(self, index: int, ahead: timedelta) -> None:
+        seconds = int(ahead.total_seconds())
+        super().__init__(
+            f"observation {index} is stamped {seconds} s ahead of the desk's clock (at "
+            f"most {int(MAX_CLOCK_SKEW.total_seconds())} s allowed): the sender's clock is "
+            "ahead; synchronise it (chrony, NTP) and send again"
+        )
+        self.index = index
+        self.ahead = ahead
+
+
+def check_clock_skew(observations: Sequence[Observation], now: datetime) -> None:
+    """Raise ClockAhead for the first observation stamped too far in the future."""
+    for index, obs in enumerate(observations):
+        if obs.time - now > MAX_CLOCK_SKEW:
+            raise ClockAhead(index, obs.time - now)
 
 
 @dataclass(frozen=True)
@@ -58,7 +95,9 @@ class Ingestor:
         self._log = logger or logging.getLogger("weibao.desk.ingest")
 
     def ingest(self, observations: Sequence[Observation]) -> IngestResult:
+        """Store, evaluate and apply one batch; ClockAhead refuses it before anything."""
         now = self._clock.now()
+        check_clock_skew(observations, now)
         fresh: list[Observation] = []
         unknown: set[str] = set()
         with self._store.transaction() as tx:
@@ -70,9 +109,10 @@ class Ingestor:
                     if not known:
                         unknown.add(obs.device)
             outcome = TicketOutcome()
-            if fresh:
+            recent = [obs for obs in fresh if now - obs.time <= RULES_MAX_AGE]
+            if recent:
                 state = EngineState.from_json(tx.lock_engine_state(ENGINE_STATE, now))
-                evaluation = self._engine.evaluate(state, fresh, now, self._inventory)
+                evaluation = self._engine.evaluate(state, recent, now, self._inventory)
                 outcome = apply_alarms(
                     tx, evaluation.firing, evaluation.cleared, self._contexts, now, self._notify
                 )
@@ -98,11 +138,23 @@ class Ingestor:
         """Apply alarms that another system already classified (Alertmanager).
 
         They bypass the rule engine but follow the same ticket logic: one ticket per
-        fingerprint, evidence, level raise and recovery, in one transaction.
+        fingerprint, evidence, level raise and recovery, in one transaction. They take
+        the engine's lock as ingest does, so two identical alerts arriving together open
+        one ticket; should another desk process still win the race for the fault's
+        ticket (the database's unique index says so), the batch is applied again and
+        finds that ticket.
         """
-        now = self._clock.now()
-        with self._store.transaction() as tx:
-            outcome = apply_alarms(tx, firing, cleared, self._contexts, now, self._notify)
+        for attempt in range(1, EXTERNAL_ATTEMPTS + 1):
+            now = self._clock.now()
+            try:
+                with self._store.transaction() as tx:
+                    tx.lock_engine_state(ENGINE_STATE, now)
+                    outcome = apply_alarms(tx, firing, cleared, self._contexts, now, self._notify)
+                break
+            except IntegrityError:
+                if attempt == EXTERNAL_ATTEMPTS:
+                    raise
+                log_event(self._log, "alarms.retried", logging.WARNING, attempt=attempt)
         result = IngestResult(0, 0, [], [t.number for t in outcome.opened])
         self._log_outcome(result, outcome)
         return outcome

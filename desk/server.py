@@ -8,6 +8,7 @@ runs in the foreground (``run``, for ``weibao serve``) or in a thread (``start``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -16,8 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
+import h11
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from desk.api import create_app
 from desk.housekeeping import Housekeeper
@@ -39,6 +42,60 @@ from weibao.logs import log_event
 
 class ListenError(WeibaoError):
     """The address to listen on is malformed or cannot be bound."""
+
+
+# Slow clients: uvicorn closes an idle keep-alive connection, but waits forever for a
+# request whose head never completes; 5,000 such connections would stay open.
+HEAD_TIMEOUT = 10.0
+"""Seconds a client has to send a request's line and headers, from connecting or from
+the previous response; then the connection is closed."""
+KEEP_ALIVE_TIMEOUT = 5.0
+"""Seconds an idle keep-alive connection stays open."""
+MAX_HEAD_BYTES = 64 * 1024
+"""The largest request line and headers h11 buffers (uvicorn answers 400 beyond)."""
+GRACEFUL_SHUTDOWN = 5.0
+"""Seconds a stopping desk waits for requests in flight."""
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's head."""
+
+    head_timeout = HEAD_TIMEOUT
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Bytes arriving do not restart the deadline (a client sending one byte a
+        # second must not hold the connection): only a complete head stops it.
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm_head_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        self._disarm_head_deadline()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 @dataclass
@@ -170,6 +227,7 @@ class DeskServer:
         port: int = 8080,
         on_ready: Callable[[str], None] | None = None,
         logger: logging.Logger | None = None,
+        head_timeout: float = HEAD_TIMEOUT,
     ) -> None:
         self._log = logger or logging.getLogger("weibao.desk.server")
         self._sock = bind_socket(host, port)
@@ -180,8 +238,17 @@ class DeskServer:
         self._ready = threading.Event()
         # proxy_headers off: uvicorn would otherwise trust X-Forwarded-Proto from 127.0.0.1
         # and mark cookies Secure on its own; WEIBAO_TRUST_PROXY is the one switch.
+        protocol = type("DeskH11Protocol", (GuardedH11Protocol,), {"head_timeout": head_timeout})
         config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", proxy_headers=False
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            http=protocol,
+            timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT),
+            timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN),
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
         self._server = _AnnouncingServer(config, self._announce)
         self._thread: threading.Thread | None = None
