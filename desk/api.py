@@ -34,6 +34,7 @@ from desk.auth import (
     Authenticator,
     Principal,
 )
+from desk.device_metrics import device_metrics_router
 from desk.ingest import ClockAhead, Ingestor
 from desk.metrics import metrics_router
 from desk.notices import TicketNotifier
@@ -171,6 +172,7 @@ def create_app(
     app.include_router(ticket_router(store, workflow, clock, reader, stock, manager))
     app.include_router(alertmanager_router(ingestor, inventory, clock, pusher))
     app.include_router(metrics_router(store, ingestor, clock, collectors))
+    app.include_router(device_metrics_router(store, inventory, clock, auth))
     report_reader = Depends(_token_or_session(auth, store, clock))
     app.include_router(report_router(store, inventory, clock, report_reader))
     install_web(app, store, inventory, workflow, clock)

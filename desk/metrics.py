@@ -5,6 +5,9 @@ Ticket figures are read from the database at scrape time, so every desk process 
 scaled-out deployment reports the same totals; the ingest counters are this process's
 own. Clocks "at risk" use the stored due times (24x7 arithmetic); escalation itself
 replays the event log with the contract's calendar (:mod:`desk.escalation`).
+
+What the devices themselves reported is not here but at ``/api/v1/metrics/devices``
+(:mod:`desk.device_metrics`), behind a token, because it is customer data.
 """
 
 from __future__ import annotations
