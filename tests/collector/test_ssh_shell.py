@@ -277,45 +277,43 @@ def test_the_initial_password_question_is_answered_no() -> None:
 def test_a_device_that_never_prompts_times_out_and_others_are_unaffected() -> None:
     async def run(
         dead: VrpShellPeer, good: VrpShellPeer
-    ) -> tuple[list[InspectionResult], list[float]]:
+    ) -> tuple[list[InspectionResult], dict[str, float]]:
         driver = SshDriver(max_threads=8, environ={"VRP_PASSWORD": good.password})
         started = time.monotonic()
-        done: list[float] = []
+        done: dict[str, float] = {}
 
         async def one(peer: VrpShellPeer, name: str, budget: float) -> InspectionResult:
-            ssh = settings(peer, timeout="1.5s")
+            ssh = settings(peer, timeout="3s")
             result = await driver.inspect_target(name, "127.0.0.1", ssh, Depth.full, NOW, budget)
-            done.append(time.monotonic() - started)
+            done[name] = time.monotonic() - started
             return result
 
         try:
             results = await asyncio.gather(
-                one(dead, "dead", 4.0), *(one(good, f"good{i}", 10.0) for i in range(4))
+                one(dead, "dead", 8.0), *(one(good, f"good{i}", 10.0) for i in range(4))
             )
         finally:
             driver.close()
         return list(results), done
 
-    started = time.monotonic()
     with (
         running(VrpBehaviour(prompt=False)) as dead,
         running(VrpBehaviour(outputs=device_outputs())) as good,
     ):
         results, done = asyncio.run(run(dead, good))
-    elapsed = time.monotonic() - started
     failed = results[0]
     assert isinstance(failed.error, Timeout)
     assert failed.observation.value("up") == 0
     assert failed.observation.meta["error_kind"] == "timeout"
     error = failed.observation.error or ""
-    # The prompt wait is a connection step: bounded by timeout (1.5 s), not the budget.
-    assert "no CLI prompt" in error and "within 1.5s" in error
+    # The prompt wait is a connection step: bounded by timeout (3 s), not the budget.
+    assert "no CLI prompt" in error and "within 3.0s" in error
     assert "The current login time is" in error  # the last thing the device showed
-    assert elapsed < 4.0
     for result in results[1:]:
         assert not result.failed, result.observation.error
         assert samples(result) == expected_samples()
-    assert sorted(done)[3] < 1.4  # all four good switches were done before the dead one
+    # Order, not wall time: all four good switches were done before the dead one.
+    assert max(done[f"good{i}"] for i in range(4)) < done["dead"]
 
 
 def test_the_budget_covers_the_whole_shell_session() -> None:
@@ -327,4 +325,4 @@ def test_the_budget_covers_the_whole_shell_session() -> None:
     assert isinstance(result.error, Timeout)
     assert "fan" in (result.observation.error or "")
     assert result.observation.value("up") == 0
-    assert elapsed < 2.0
+    assert elapsed < 4.5  # the 1 s budget ended it, not the 5 s command timeout

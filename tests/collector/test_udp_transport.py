@@ -210,7 +210,9 @@ def test_wrong_community_and_closed_port_time_out_quickly_and_clearly(agent: Snm
 
     results, dispatcher = run(scenario)
     for error, elapsed in results:
-        assert 0.35 < elapsed < 1.5  # two attempts of 0.2 s
+        # Two attempts of 0.2 s, not the default 5 s: the floor is certain; the ceiling is
+        # only a guard against a hang (a loaded machine may be slow, never that slow).
+        assert 0.35 < elapsed < 4.0
         assert "no answer from 127.0.0.1:" in str(error)
         assert "within 0.2 s (2 attempt(s))" in str(error)
         assert "community is wrong" in str(error) and "ACL" in str(error)
@@ -235,7 +237,7 @@ def test_a_thousand_requests_in_flight_are_all_answered(agent: Snmpd) -> None:
 
     (peak, answers, elapsed), dispatcher = run(scenario)
     assert peak == 1000
-    assert elapsed < 4.0
+    assert elapsed < 5.0  # within one request's timeout: nothing was lost and resent
     name = cli_values(agent.cli("snmpget", "1.3.6.1.2.1.1.5.0").stdout)["1.3.6.1.2.1.1.5.0"]
     assert all(a[0] == (names[0], Var(Kind.octets, name.encode())) for a in answers)
     assert all(a[1][1].kind is Kind.ticks for a in answers)
@@ -397,7 +399,7 @@ def test_an_unreadable_answer_fails_its_request_at_once() -> None:
             return caught.value, time.monotonic() - started
 
     (error, elapsed), _ = run(scenario)
-    assert elapsed < 1.0
+    assert elapsed < 4.0  # failed on the answer, not after the 5 s timeout
     assert "sent an unreadable answer: varbind 1: NULL (0x05)" in str(error)
 
 

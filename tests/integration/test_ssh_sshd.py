@@ -280,7 +280,7 @@ def test_closed_port_is_a_connect_error(sshd: Sshd) -> None:
     result = inspect(settings(sshd, port=free_tcp_port()))
     assert isinstance(result.error, ConnectError)
     assert result.observation.meta["error_kind"] == "connect"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # refused at once: no connect timeout waited
 
 
 def serve(reset: bool) -> Iterator[int]:
@@ -340,18 +340,18 @@ def test_silent_device_times_out_within_the_budget(sshd: Sshd, silent_port: int)
     assert isinstance(result.error, Timeout)
     assert result.observation.value("up") == 0
     assert result.observation.meta["error_kind"] == "timeout"
-    assert elapsed < 2.0
+    assert elapsed < 10.0  # the 1 s budget ended it, not the 30 s timeout
 
 
 def test_a_dead_device_does_not_delay_the_good_ones(sshd: Sshd, silent_port: int) -> None:
-    async def run() -> tuple[list[InspectionResult], list[float]]:
+    async def run() -> tuple[list[InspectionResult], dict[str, float]]:
         driver = SshDriver(max_threads=16)
         started = time.monotonic()
-        done: list[float] = []
+        done: dict[str, float] = {}
 
         async def one(name: str, ssh: SshInspection, budget: float) -> InspectionResult:
             result = await driver.inspect_target(name, "127.0.0.1", ssh, Depth.health, NOW, budget)
-            done.append(time.monotonic() - started)
+            done[name] = time.monotonic() - started
             return result
 
         try:
@@ -365,5 +365,6 @@ def test_a_dead_device_does_not_delay_the_good_ones(sshd: Sshd, silent_port: int
     results, done = asyncio.run(run())
     assert isinstance(results[0].error, Timeout)
     assert all(not r.failed for r in results[1:]), [r.observation.error for r in results[1:]]
-    # The eight good devices all finished well before the dead one's 3 s budget ran out.
-    assert sorted(done)[7] < 2.5
+    # Order, not wall time: the eight good devices all finished before the dead one's
+    # budget ran out.
+    assert max(done[f"good{i}"] for i in range(8)) < done["dead"]
