@@ -34,6 +34,8 @@ CUSTOMER_KINDS: dict[str, frozenset[str]] = {
     EventKind.auto_closed: frozenset(),
     EventKind.reopened: frozenset(),
     EventKind.assigned: frozenset({"to"}),
+    # "Part of the outage of WB-...": not the fingerprints of what was folded.
+    EventKind.merged: frozenset({"how", "into", "root_device"}),
 }
 
 

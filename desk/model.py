@@ -29,6 +29,8 @@ class EventKind(StrEnum):
     recurred = "recurred"
     escalated = "escalated"
     auto_closed = "auto_closed"
+    # A dependant's ticket folded into (or linked to) its upstream's outage ticket, on both.
+    merged = "merged"
     # The engineer's and manager's steps.
     acknowledged = "acknowledged"
     assigned = "assigned"

@@ -8,6 +8,14 @@ engineer still resolves the ticket. A fault that comes back within the contract'
 recurrence window after closing reopens its ticket and counts the recurrence; later
 ones open a new ticket linked to the earlier ones (repeat incidents). All writes go
 through one :class:`StoreTx`, so a failed ingest leaves no half-made ticket.
+
+Storms: an alarm the engine *holds* (``held_by``: its upstream is down but still inside
+its ``for:``, or has just come back) opens no ticket. When an upstream's down alarm
+names the alarms held under it (``suppressed_alarm`` evidence), the tickets those opened
+before the upstream was known down are folded into the upstream's ticket: closed as
+merged when nobody has taken them up yet, linked (kept open, related both ways) when an
+engineer already has. Each report of the upstream folds again, so a second desk or a
+late dependant is caught, and a ticket is folded once.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Any, Protocol
 from desk.clocks import ClockName, ClockPolicy, clock_views, due_for
 from desk.model import SYSTEM_ACTOR, EventKind, TicketStatus
 from desk.storage import DueTimes, NewTicket, StoreTx, TicketFields, TicketRecord
+from rules.alarms import SUPPRESSED_SAMPLE
 from rules.maintenance import suppressed_until, windows_of
 from weibao.inventory.model import DeviceContext
 from weibao.observation import Alarm
@@ -72,6 +81,11 @@ class TicketOutcome:
     reopened: list[TicketRecord] = field(default_factory=list)
     # Alarms for devices the inventory does not know: no contract, so no ticket.
     orphaned: list[Alarm] = field(default_factory=list)
+    # Alarms the engine holds while their upstream's fault is decided: no ticket yet.
+    held: list[Alarm] = field(default_factory=list)
+    # Dependants' tickets closed into their upstream's ticket, and ones only linked to it.
+    folded: list[TicketRecord] = field(default_factory=list)
+    linked: list[TicketRecord] = field(default_factory=list)
 
 
 def apply_alarms(
@@ -90,34 +104,9 @@ def apply_alarms(
         if ctx is None:
             outcome.orphaned.append(alarm)
             continue
-        ticket = tx.active_ticket(alarm.fingerprint)
-        if ticket is None:
-            earlier = tx.last_closed_ticket(alarm.fingerprint)
-            closed_at = earlier.closed_at if earlier is not None else None
-            if (
-                earlier is not None
-                and closed_at
-                and now - closed_at <= ctx.contract.recurrence_window
-            ):
-                reopened = reopen_for_recurrence(tx, earlier, alarm, ctx, now)
-                outcome.reopened.append(reopened)
-                notify.queue(tx, "ticket.reopened", reopened, now, reason="the fault recurred")
-                continue
-            opened = open_ticket(tx, alarm, ctx, now, earlier)
-            outcome.opened.append(opened)
-            notify.queue(tx, "ticket.opened", opened, now)
-            continue
-        if ticket.status is TicketStatus.resolved and ticket.recovered_at is not None:
-            reopened = reopen_for_recurrence(tx, ticket, alarm, ctx, now)
-            outcome.reopened.append(reopened)
-            notify.queue(tx, "ticket.reopened", reopened, now, reason="the fault recurred")
-            continue
-        updated = add_evidence(tx, ticket, alarm, ctx, now)
-        if updated.level != ticket.level:
-            outcome.raised.append(updated)
-            notify.queue(tx, "ticket.level_raised", updated, now, previous=ticket.level.value)
-        else:
-            outcome.evidence.append(updated)
+        ticket = _apply_firing(tx, alarm, ctx, now, notify, outcome)
+        if ticket is not None:
+            fold_dependants(tx, ticket, alarm, now, outcome)
     for alarm in cleared:
         ticket = tx.active_ticket(alarm.fingerprint)
         if ticket is not None and ticket.recovered_at is None:
@@ -125,6 +114,125 @@ def apply_alarms(
             outcome.recovered.append(recovered)
             notify.queue(tx, "ticket.recovered", recovered, now)
     return outcome
+
+
+def _apply_firing(
+    tx: StoreTx,
+    alarm: Alarm,
+    ctx: DeviceContext,
+    now: datetime,
+    notify: Notifier,
+    outcome: TicketOutcome,
+) -> TicketRecord | None:
+    """Open, reopen or add evidence to the fault's ticket; None when the alarm is held."""
+    ticket = tx.active_ticket(alarm.fingerprint)
+    if ticket is None:
+        if is_held(alarm):
+            outcome.held.append(alarm)
+            return None
+        earlier = tx.last_closed_ticket(alarm.fingerprint)
+        closed_at = earlier.closed_at if earlier is not None else None
+        if (
+            earlier is not None
+            and closed_at
+            and now - closed_at <= ctx.contract.recurrence_window
+            and not was_folded(tx, earlier)
+        ):
+            reopened = reopen_for_recurrence(tx, earlier, alarm, ctx, now)
+            outcome.reopened.append(reopened)
+            notify.queue(tx, "ticket.reopened", reopened, now, reason="the fault recurred")
+            return reopened
+        # After a fold, the fault is its own again (the upstream came back, this device
+        # did not): a new ticket, related to the folded one and to the upstream's.
+        opened = open_ticket(tx, alarm, ctx, now, earlier)
+        outcome.opened.append(opened)
+        notify.queue(tx, "ticket.opened", opened, now)
+        return opened
+    if ticket.status is TicketStatus.resolved and ticket.recovered_at is not None:
+        reopened = reopen_for_recurrence(tx, ticket, alarm, ctx, now)
+        outcome.reopened.append(reopened)
+        notify.queue(tx, "ticket.reopened", reopened, now, reason="the fault recurred")
+        return reopened
+    updated = add_evidence(tx, ticket, alarm, ctx, now)
+    if updated.level != ticket.level:
+        outcome.raised.append(updated)
+        notify.queue(tx, "ticket.level_raised", updated, now, previous=ticket.level.value)
+    else:
+        outcome.evidence.append(updated)
+    return updated
+
+
+def is_held(alarm: Alarm) -> bool:
+    """The engine waits to know whether an upstream explains this fault (rules.report)."""
+    return bool(alarm.labels.get("held_by"))
+
+
+def held_fingerprints(alarm: Alarm) -> list[str]:
+    """The alarms an upstream's down alarm names as held under it."""
+    found = {
+        s.labels["alarm"]
+        for s in alarm.evidence
+        if s.name == SUPPRESSED_SAMPLE and s.labels.get("alarm")
+    }
+    found.discard(alarm.fingerprint)
+    return sorted(found)
+
+
+def fold_dependants(
+    tx: StoreTx, root: TicketRecord, alarm: Alarm, now: datetime, outcome: TicketOutcome
+) -> None:
+    """Fold the dependants' tickets into the upstream's ``root`` ticket (see the module).
+
+    A ticket nobody has taken up (still ``open``) is closed as merged: its engineer has
+    nothing to lose, and the outage's ticket carries the work. One an engineer has
+    acknowledged, is on site for or has resolved stays open and is linked instead:
+    closing it would take the ticket from under the engineer's next step. So does one
+    of another customer (an upstream shared across contracts).
+    """
+    fingerprints = held_fingerprints(alarm)
+    if not fingerprints or root.status is TicketStatus.closed:
+        return
+    folded: list[dict[str, str]] = []
+    linked: list[dict[str, str]] = []
+    for dependant in tx.active_tickets(fingerprints):
+        if dependant.id == root.id or root.number in dependant.related:
+            continue  # already linked, by this report or another desk's
+        # Another customer's ticket is never closed into ours: their contract, their ticket.
+        fold = dependant.status is TicketStatus.open and dependant.customer == root.customer
+        data = {
+            "how": "folded" if fold else "linked",
+            "into": root.number,
+            "root_device": root.device,
+            "root_fingerprint": root.fingerprint,
+        }
+        tx.add_event(dependant.id, now, EventKind.merged, SYSTEM_ACTOR, data)
+        fields: TicketFields = {"related": [*dependant.related, root.number]}
+        if fold:
+            fields["status"] = TicketStatus.closed
+            fields["closed_at"] = now
+        updated = tx.update_ticket(dependant.id, fields, now)
+        entry = {
+            "number": dependant.number,
+            "device": dependant.device,
+            "fingerprint": dependant.fingerprint,
+            "detected_at": dependant.detected_at.isoformat(),
+        }
+        (folded if fold else linked).append(entry)
+        (outcome.folded if fold else outcome.linked).append(updated)
+    if folded or linked:
+        root_data: dict[str, Any] = {"folded": folded, "linked": linked}
+        root_data["observation_id"] = alarm.observation_id
+        tx.add_event(root.id, now, EventKind.merged, SYSTEM_ACTOR, root_data)
+
+
+def was_folded(tx: StoreTx, ticket: TicketRecord) -> bool:
+    """Whether the ticket's last closing was a fold into an upstream's ticket."""
+    for event in reversed(tx.events(ticket.id)):
+        if event.kind == EventKind.reopened:
+            return False
+        if event.kind == EventKind.merged and event.data.get("how") == "folded":
+            return True
+    return False
 
 
 def detection_time(alarm: Alarm, ctx: DeviceContext, now: datetime) -> datetime:
@@ -290,7 +398,10 @@ def _alarm_data(alarm: Alarm) -> dict[str, Any]:
         "observation_id": alarm.observation_id,
         "observed_at": alarm.observed_at.isoformat(),
         "labels": dict(alarm.labels),
-        "samples": [s.model_dump(mode="json") for s in alarm.evidence],
+        # What is held under an upstream is folded, not kept: its tickets say so.
+        "samples": [
+            s.model_dump(mode="json") for s in alarm.evidence if s.name != SUPPRESSED_SAMPLE
+        ],
     }
 
 

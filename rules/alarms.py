@@ -21,6 +21,9 @@ from weibao.observation import Alarm, Sample
 
 KNOWLEDGE_HEADING = "处理建议 / What to check"
 MAX_DEPENDANTS_LISTED = 20
+# Evidence on a root's down alarm naming an active alarm held under it
+# (``suppressed_alarm{device="acc1",alarm="device_unreachable:acc1"} 1``).
+SUPPRESSED_SAMPLE = "suppressed_alarm"
 
 
 def fingerprint(rule: Rule, device: str, labels: Mapping[str, str]) -> str:

@@ -54,6 +54,8 @@ class Pass:
         self.sweeping = swept_at is None or abs(self.now - float(swept_at)) >= SWEEP_EVERY
         self.swept_at = self.now if self.sweeping else float(swept_at or 0.0)
         self.touched: set[str] = set()
+        # Devices observed in this pass: their roots' alarms may have new dependants.
+        self.observed: set[str] = set()
         self.cleared: list[Alarm] = []
 
     # -- series access -------------------------------------------------------------------
@@ -74,6 +76,7 @@ class Pass:
         if ctx is None:
             return  # the desk records observations of unknown devices; no contract, no rule
         t = obs.time.timestamp()
+        self.observed.add(obs.device)
         key = f"{obs.device}|{obs.source.value}"
         if self.seen.get(key, -math.inf) < t:
             self.seen[key] = t
@@ -188,6 +191,7 @@ class Pass:
             knowledge = rule.knowledge if rule is not None else ""
             self.cleared.append(to_alarm(data, knowledge, labels, observed_at=t))
         series.alarm, series.shown, series.flapping, series.window = None, "", False, ""
+        series.held_at = None
         self.touched.discard(fp)
 
     def window_text(self, device: str, t: float) -> str:

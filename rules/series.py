@@ -61,6 +61,8 @@ class Series:
     alarm: dict[str, Any] | None = None
     shown: str = ""
     window: str = ""
+    # When a dependant's hold began after its root came back (see rules.report).
+    held_at: float | None = None
 
     @property
     def active(self) -> bool:
@@ -84,6 +86,7 @@ class Series:
             "alarm": self.alarm,
             "shown": self.shown,
             "window": self.window,
+            "held_at": self.held_at,
         }
         out.update({k: v for k, v in optional.items() if v})
         return out
@@ -105,6 +108,7 @@ class Series:
             alarm=data.get("alarm"),
             shown=data.get("shown", ""),
             window=data.get("window", ""),
+            held_at=data.get("held_at"),
         )
 
 

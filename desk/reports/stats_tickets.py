@@ -87,6 +87,10 @@ def ticket_facts(
         signed = [e for e in events if e.kind == EventKind.signed_off and "satisfaction" in e.data]
         views = views_at(t, events, contexts, cutoff)
         clocks = {c: views[ClockName(c)] for c in CLOCKS}
+        if folded_at(events) is not None:
+            # Folded into its upstream's outage ticket: the clocks it had not met run on
+            # that ticket; counting them here would be a miss nobody could have avoided.
+            clocks = {c: v for c, v in clocks.items() if v.met_at is not None}
         out.append(
             TicketFacts(
                 ticket=t,
@@ -107,6 +111,14 @@ def ticket_facts(
             )
         )
     return out
+
+
+def folded_at(events: Iterable[EventRecord]) -> datetime | None:
+    """When the ticket was folded into an upstream device's outage ticket, if it was."""
+    for e in events:
+        if e.kind == EventKind.merged and e.data.get("how") == "folded":
+            return e.at
+    return None
 
 
 def ticket_stats(

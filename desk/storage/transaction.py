@@ -3,6 +3,7 @@ ticket changes commit or roll back as one."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,8 @@ from desk.storage.tables import (
 from weibao.observation import Observation
 
 SNAPSHOT_SAMPLES = 300
+# Bound on the parameters of one IN (...) query (SQLite's limit is far above it).
+FINGERPRINTS_PER_QUERY = 500
 
 
 class StoreTx:
@@ -111,6 +114,21 @@ class StoreTx:
         )
         row = self._session.scalars(stmt).first()
         return None if row is None else ticket_record(row)
+
+    def active_tickets(self, fingerprints: Collection[str]) -> list[TicketRecord]:
+        """The tickets not closed of these faults, in id order (locked until commit)."""
+        wanted = sorted(set(fingerprints))
+        found: list[TicketRecord] = []
+        for start in range(0, len(wanted), FINGERPRINTS_PER_QUERY):
+            stmt = (
+                select(TicketRow)
+                .where(TicketRow.fingerprint.in_(wanted[start : start + FINGERPRINTS_PER_QUERY]))
+                .where(TicketRow.status != TicketStatus.closed.value)
+                .order_by(TicketRow.id)
+                .with_for_update()
+            )
+            found.extend(ticket_record(row) for row in self._session.scalars(stmt))
+        return sorted(found, key=lambda t: t.id)
 
     def next_ticket_number(self, year: int) -> int:
         """The next serial number of the year, safe with several desk processes."""

@@ -375,6 +375,16 @@ def describe_event(kind: str, d: dict[str, Any], zone: tzinfo) -> str:
             used = d.get("used")
             share = f" ({used:.0%} used)" if isinstance(used, int | float) else ""
             return f"{d.get('clock')} clock: {d.get('step')}{share}, manager notified"
+        case "merged" if d.get("into"):
+            how = "folded into" if d.get("how") == "folded" else "linked to"
+            return f"{how} {d.get('into')}, the outage of {d.get('root_device', 'its upstream')}"
+        case "merged":
+            folded = [str(f.get("number")) for f in d.get("folded", []) if isinstance(f, dict)]
+            linked = [str(f.get("number")) for f in d.get("linked", []) if isinstance(f, dict)]
+            return join(
+                f"folded {len(folded)}: {', '.join(folded[:10])}" if folded else None,
+                f"linked {len(linked)}: {', '.join(linked[:10])}" if linked else None,
+            )
         case "plan_submitted":
             return str(d.get("plan", ""))
         case "note":

@@ -52,6 +52,7 @@ def kind_label(kind: str, _: Gettext) -> str:
         EventKind.closed: _("closed"),
         EventKind.reopened: _("reopened"),
         EventKind.followup_done: _("follow-up call"),
+        EventKind.merged: _("part of an outage"),
     }
     return str(labels.get(kind, kind.replace("_", " ")))  # type: ignore[call-overload]
 
@@ -105,6 +106,19 @@ def describe(kind: str, d: dict[str, Any], tz: str, _: Gettext) -> str:
                 "step": d.get("step"),
                 "share": share,
             }
+        case "merged" if d.get("into"):
+            text = (
+                _("folded into %(number)s, the outage of %(device)s")
+                if d.get("how") == "folded"
+                else _("linked to %(number)s, the outage of %(device)s")
+            )
+            return text % {"number": d.get("into"), "device": d.get("root_device", "")}
+        case "merged":
+            counts = {
+                "folded": len(d.get("folded", [])),
+                "linked": len(d.get("linked", [])),
+            }
+            return _("tickets of devices behind it: %(folded)s folded, %(linked)s linked") % counts
         case "plan_submitted":
             return str(d.get("plan", ""))
         case "note":
