@@ -21,13 +21,15 @@ from pathlib import Path
 
 from agent.listen import DEFAULT_LISTEN, parse_listen
 from agent.service import STATE_DIR, AgentConfig, AgentError, inspect_once, run_agent
+from agent.summary import format_summary
 from weibao.errors import WeibaoError
 from weibao.logs import setup_logging
 
 DESCRIPTION = """\
 Inspect this server on an interval, push observations to the desk, serve /metrics.
 With --desk and --token-file it pushes (spooling while the desk is away); without them
-it only serves /metrics; --once --json prints one full inspection and sends nothing.
+it only serves /metrics; --once without them prints one full inspection (a summary, or
+every sample with --json) and sends nothing.
 Exit status: 0 done, 1 desk unreachable (--once), 2 bad options or files, 3 the desk
 refused this agent (token, role or URL)."""
 
@@ -95,7 +97,9 @@ def build_parser(prog: str = "python -m agent") -> argparse.ArgumentParser:
         help="private CA bundle for the desk's TLS certificate",
     )
     add("--once", action="store_true", help="inspect once and exit")
-    add("--json", action="store_true", help="with --once: print the inspection, do not push")
+    add(
+        "--json", action="store_true", help="with --once: print the inspection as JSON, do not push"
+    )
     return parser
 
 
@@ -119,9 +123,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m agent") -> in
     args = build_parser(prog).parse_args(argv)
     try:
         config = parse_config(args)
-        if args.once and args.json:
+        if args.once and (args.json or not args.desk):
             observation = inspect_once(config)
-            print(json.dumps(observation, indent=2))
+            print(json.dumps(observation, indent=2) if args.json else format_summary(observation))
             return 0
         setup_logging()
         stop = threading.Event()

@@ -9,8 +9,9 @@ the busiest processes: every inspection starts each process's CPU measure (psuti
 ``cpu_percent``), and the full one reads it, a share over the interval since the one
 before.
 
-Names follow ``docs/observations.md``; ``meta`` carries the server's identity and, for
-every reading that could not be taken, ``unknown.<sample>`` with the reason. The
+Names follow ``docs/observations.md``; ``meta`` carries the server's identity, on full
+inspections its asset facts (:mod:`agent.facts`), and, for every reading that could not
+be taken, ``unknown.<sample>`` with the reason. The
 observation is built as the plain dict the desk receives (:mod:`agent.wire`).
 """
 
@@ -42,6 +43,7 @@ class Inspector:
         identity: Callable[[], Identity],
         *,
         boot_memory: BootMemory | None = None,
+        facts: Callable[[], dict[str, str]] | None = None,
         top: int = 5,
     ) -> None:
         self.device = device
@@ -49,6 +51,7 @@ class Inspector:
         self._clock = clock
         self._identity = identity
         self._boot = boot_memory
+        self._facts = facts
         self._top = top
         self._rates: Rates[tuple[str, str, str]] = Rates()
         self._cpu: CpuTimes | None = None
@@ -83,6 +86,8 @@ class Inspector:
             meta["clock_source"] = snap.clock.source
         if full:
             samples.extend(self._top_processes(snap))
+            if self._facts is not None:
+                meta.update(self._facts())
         meta.update({f"unknown.{key}": why for key, why in sorted(unknown.items())})
         return observation(self.device, now, samples, meta)
 

@@ -8,7 +8,7 @@ to restart it: retrying a wrong token only fills the journal).
 
 prometheus_client is imported only when ``/metrics`` is served and httpx only when the
 agent pushes: each costs resident memory on every customer server
-(``bench/agent/README.md``), and ``--once --json`` needs neither.
+(``bench/agent/README.md``), and ``--once`` without a desk needs neither.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.facts import read_facts
 from agent.host import Host
 from agent.identity import BootMemory, Identity, read_identity
 from agent.inspect import Inspector
@@ -74,7 +75,7 @@ class AgentConfig:
         if not self.desk and (self.once or self.listen is None):
             raise AgentError(
                 "nothing to do: give --desk and --token-file to push, --listen to serve "
-                "/metrics, or --once --json to print one inspection"
+                "/metrics, or --once to print one inspection"
             )
 
 
@@ -82,13 +83,16 @@ def make_inspector(config: AgentConfig, host: Host, remember_boot: bool = True) 
     def identity() -> Identity:
         return read_identity(host.proc, host.sysfs, state_dir=config.state_dir)
 
+    def facts() -> dict[str, str]:
+        return read_facts(host.system.cpu_count, lambda: host.system.memory().total_bytes)
+
     device = config.device or identity().hostname
     memory = BootMemory(config.state_dir / "boot_id") if remember_boot else None
-    return Inspector(device, host, SystemClock(), identity, boot_memory=memory)
+    return Inspector(device, host, SystemClock(), identity, boot_memory=memory, facts=facts)
 
 
 def inspect_once(config: AgentConfig, host: Host | None = None) -> WireObservation:
-    """One full inspection, for ``--once --json``: nothing is written or sent."""
+    """One full inspection, for ``--once`` without a desk: nothing is written or sent."""
     inspector = make_inspector(config, host or Host.local(), remember_boot=False)
     inspector.prime()
     time.sleep(PRIME_SECONDS)  # CPU shares and rates need two snapshots

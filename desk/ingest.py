@@ -178,9 +178,10 @@ class Ingestor:
     def _log_outcome(self, result: IngestResult, outcome: TicketOutcome) -> None:
         """Logged after commit, so the log never tells of a change that rolled back."""
         if result.accepted or result.duplicates:
-            log_event(
+            log_event(  # routine: counted into the desk.activity summary (weibao.logs)
                 self._log,
                 "observations.ingested",
+                logging.DEBUG,
                 accepted=result.accepted,
                 duplicates=result.duplicates,
             )
@@ -210,6 +211,10 @@ class Ingestor:
             )
         for ticket in outcome.recovered:
             log_event(self._log, "ticket.recovered", number=ticket.number, device=ticket.device)
+        for ticket in outcome.folded:
+            log_event(self._log, "ticket.folded", number=ticket.number, into=ticket.related[-1])
+        for ticket in outcome.linked:
+            log_event(self._log, "ticket.linked", number=ticket.number, to=ticket.related[-1])
         for alarm in outcome.orphaned:
             log_event(
                 self._log,

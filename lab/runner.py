@@ -9,6 +9,8 @@ tests and for embedding.
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import logging
 import os
 import threading
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from lab.fleet import Fleet
+from lab.inventory import move_address
 from lab.mibs import render
 from lab.model import LabDevice
 from lab.snmp_agent import SnmpAgent
@@ -42,6 +45,7 @@ class Lab:
         host: str | None = None,
         snmp_port: int | None = None,
         ssh_port: int | None = None,
+        net: ipaddress.IPv4Network | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         poll: float = POLL,
@@ -50,6 +54,8 @@ class Lab:
         self.fleet = fleet
         self.state = state
         self.host, self.snmp_port, self.ssh_port = host, snmp_port, ssh_port
+        self.net = net
+        self._busy: list[str] = []
         self.environ = environ
         self.clock = clock
         self.poll = poll
@@ -79,6 +85,8 @@ class Lab:
         problems: list[str] = []
         for name, device in self.devices.items():
             problems += self._start_device(name, device)
+        if self._busy:
+            problems.append(self._busy_hint())
         if problems:
             self.close()
             raise LabError("the lab cannot start:\n  " + "\n  ".join(problems))
@@ -93,8 +101,26 @@ class Lab:
         )
         return self.endpoints
 
+    def _busy_hint(self) -> str:
+        """One message for every address in use: most likely another lab (another clone's
+        ``make run``) holds them all, and twelve identical errors would hide that."""
+        shown = ", ".join(self._busy[:3]) + (", ..." if len(self._busy) > 3 else "")
+        return (
+            f"{len(self._busy)} of the lab's addresses are already in use ({shown}): "
+            "another lab seems to be running (another clone's `make run`?). Stop it (Ctrl-C "
+            "where it runs; `weibao lab status` there shows its pid), or move this lab to "
+            "other addresses: `weibao lab start --net 127.0.1.0/24` (make run: "
+            "WEIBAO_LAB_NET=127.0.1.0/24 WEIBAO_LISTEN=127.0.0.1:8081 make run)"
+        )
+
+    def address(self, device: LabDevice) -> str:
+        """Where a device listens: ``host`` for all, else its own (moved into ``net``)."""
+        if self.host is not None:
+            return self.host
+        return device.address if self.net is None else move_address(device.address, self.net)
+
     def _start_device(self, name: str, device: LabDevice) -> list[str]:
-        host = self.host or device.address
+        host = self.address(device)
         problems = []
         if device.snmp is not None:
             port = device.snmp.port if self.snmp_port is None else self.snmp_port
@@ -128,6 +154,9 @@ class Lab:
         except SecretMissing as exc:
             return f"{name} ({protocol}): {exc}"
         except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                self._busy.append(f"{name} {where}")
+                return None
             hint = " (ports below 1024 need root: use the fleet's 1161/2222)" if port < 1024 else ""
             return f"{name} ({protocol}): cannot listen on {where}: {exc.strerror}{hint}"
         self.endpoints.append(Endpoint(name, protocol, host, bound))

@@ -76,7 +76,7 @@ for entry in "${wanted[@]}"; do
      && ! ls /usr/lib/*/"$base" >/dev/null 2>&1; then missing+=("$pkg"); fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "bootstrap: installing system packages: ${missing[*]}"
+  echo "bootstrap: installing system packages (apt-get, a minute or two): ${missing[*]}"
   apt_install "${missing[@]}"
 fi
 
@@ -84,10 +84,17 @@ stamp=.venv/.weibao-installed
 # pyproject and the top-level packages: an editable install maps packages found when it ran.
 want=$( { cat pyproject.toml; ls -d */__init__.py 2>/dev/null; } | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv..."
   "$python" -m venv .venv
 fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  if [ -f "$stamp" ]; then
+    echo "bootstrap: pyproject.toml changed: updating weibao in .venv..."
+  else
+    echo "bootstrap: installing weibao and its dependencies into .venv (first run, about a minute)..."
+  fi
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[dev]'
   echo "$want" > "$stamp"
+  echo "bootstrap: .venv is ready"
 fi

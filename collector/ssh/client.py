@@ -16,10 +16,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import logging
 import socket
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -133,6 +135,11 @@ class SshConnection:
     def target(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def aborted(self) -> bool:
+        """Whether :meth:`abort` cut this connection off (its budget ran out)."""
+        return self._aborted.is_set()
+
     def abort(self) -> None:
         """Close from another thread: the blocked call fails and the thread ends."""
         self._aborted.set()
@@ -177,6 +184,7 @@ class SshConnection:
         self._sock = socket.create_connection((self.host, self.port), timeout=limit)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = self._transport = paramiko.Transport(self._sock)
+        _watch_transport_log(transport, self)
         transport.banner_timeout = transport.handshake_timeout = limit
         transport.auth_timeout = limit
         known = _known_keys(policy.known_hosts, self.host, self.port)
@@ -318,6 +326,50 @@ class SshConnection:
                 return Timeout(f"{self.target}: no answer in time while {self.stage} ({text})")
             return ProtocolError(f"{self.target}: SSH error while {self.stage}: {text}")
         return ProtocolError(f"{self.target}: {type(exc).__name__} while {self.stage}: {exc}")
+
+
+# paramiko's transport thread logs the error that ended it at ERROR, then the traceback
+# one line at a time: 25 lines for a dead device whose connection the collector cut off.
+# The inspection's result already carries the failure, so each of our transports logs
+# one line with the reason instead (the same logger, other transports untouched).
+_TRANSPORT_LOG = "paramiko.transport"
+_HEADLINES = ("Exception (", "Unknown exception: ", "Socket exception: ")
+_OURS: weakref.WeakKeyDictionary[paramiko.Transport, SshConnection] = weakref.WeakKeyDictionary()
+_REPORTED: weakref.WeakSet[paramiko.Transport] = weakref.WeakSet()
+
+
+class _OneLineTransportErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        thread = threading.current_thread()
+        connection = _OURS.get(thread) if isinstance(thread, paramiko.Transport) else None
+        if connection is None or record.levelno < logging.ERROR:
+            return True
+        assert isinstance(thread, paramiko.Transport)
+        if thread in _REPORTED:
+            return False  # the traceback after the headline
+        message = record.getMessage()
+        if not message.startswith(_HEADLINES):
+            return True
+        _REPORTED.add(thread)
+        reason = message.split(": ", 1)[-1] if ": " in message else message
+        if connection.aborted:
+            # Our own close after the inspection's budget ran out: expected, and the
+            # result (a Timeout) already says so.
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            reason = f"the inspection's time ran out, so the collector closed it ({reason})"
+        else:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg, record.args, record.exc_info = "ssh.connection_ended", None, None
+        record.fields = {"target": connection.target, "stage": connection.stage, "reason": reason}
+        return True
+
+
+_ONE_LINE = _OneLineTransportErrors()
+
+
+def _watch_transport_log(transport: paramiko.Transport, connection: SshConnection) -> None:
+    _OURS[transport] = connection
+    logging.getLogger(_TRANSPORT_LOG).addFilter(_ONE_LINE)  # once: addFilter skips a repeat
 
 
 def _known_keys(path: str | None, host: str, port: int) -> list[paramiko.PKey]:

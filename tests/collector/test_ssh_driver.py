@@ -135,3 +135,54 @@ def test_host_key_policy() -> None:
 def test_fingerprint_has_openssh_form() -> None:
     text = fingerprint(_ed25519())
     assert text.startswith("SHA256:") and len(text) == 50 and not text.endswith("=")
+
+
+def test_a_connection_cut_off_logs_one_line_not_paramikos_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A device that accepts and never answers (a dead one): when the budget runs out the
+    collector closes the socket under paramiko's thread, which used to log 25 lines."""
+    import logging
+    import socket
+    import threading
+    import time
+
+    from collector.ssh.client import Login
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held: list[tuple[socket.socket, object]] = []
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+    connection = SshConnection("127.0.0.1", server.getsockname()[1])
+    caplog.set_level(logging.DEBUG, logger="paramiko.transport")
+    transports: list[threading.Thread] = []
+
+    def cut_off() -> None:
+        while not transports:  # paramiko's thread waits for the server's banner
+            time.sleep(0.01)
+            transports.extend(t for t in threading.enumerate() if isinstance(t, paramiko.Transport))
+        connection.abort()
+
+    killer = threading.Thread(target=cut_off)
+    killer.start()
+    try:
+        with pytest.raises(Timeout, match="inspection budget"):
+            connection.inspect(
+                Login("ops", password="x"), HostKeyPolicy(), 30, [], time.monotonic() + 30
+            )
+        killer.join(10)
+        for transport in transports:
+            transport.join(10)  # its last words are logged before it ends
+    finally:
+        server.close()
+        for conn, _ in held:
+            conn.close()
+    lines = [
+        r for r in caplog.records if r.name == "paramiko.transport" and r.levelno >= logging.INFO
+    ]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert lines[0].getMessage() == "ssh.connection_ended"
+    fields = lines[0].fields  # type: ignore[attr-defined]
+    assert fields["target"] == connection.target and fields["stage"] == "key exchange"
+    assert "time ran out" in fields["reason"]

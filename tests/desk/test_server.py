@@ -137,8 +137,30 @@ def test_weibao_serve_prints_its_url_when_ready(
     # uvicorn re-raises the SIGTERM it handled, so systemd sees a clean stop by signal.
     assert proc.returncode in (0, -15), err
     assert out.empty()  # one line on stdout, the rest is the log on stderr
-    assert "desk.starting" in err and "http.request" in err and "Traceback" not in err
+    assert "desk.starting" in err and "Traceback" not in err
     assert "database.migrated" in err and "***" not in err
+    # Routine requests are summed up (at stop, here), not logged one by one.
+    assert "http.request" not in err
+    assert "desk.activity" in err and "requests_2xx=1" in err and "requests_4xx=1" in err
+    # The test inventory has no notification channel: one warning says so.
+    warnings = [line for line in err.splitlines() if "notifications.no_channel" in line]
+    assert len(warnings) == 1 and " WARNING " in warnings[0]
+
+
+def test_no_warning_when_a_channel_is_configured(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from weibao.cli.serve import warn_without_channels
+
+    with_channel = {
+        **INVENTORY,
+        "notifications": {"channels": [{"name": "ops", "type": "webhook", "url": "env:HOOK"}]},
+    }
+    log = logging.getLogger("weibao.test.serve")
+    caplog.set_level(logging.INFO, logger=log.name)
+    warn_without_channels(Inventory.model_validate(INVENTORY), log)
+    warn_without_channels(Inventory.model_validate(with_channel), log)
+    assert [r.getMessage() for r in caplog.records] == ["notifications.no_channel"]
 
 
 def test_weibao_serve_refuses_a_broken_inventory_before_starting(tmp_path: Path) -> None:

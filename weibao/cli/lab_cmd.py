@@ -7,6 +7,7 @@ this module only wires it to the command line. See docs/lab.md.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
@@ -65,13 +66,29 @@ def start(
     ssh_port: int | None = typer.Option(
         None, "--ssh-port", min=0, max=65535, help="SSH port for every server (0: free ones)."
     ),
+    net: str | None = typer.Option(
+        None,
+        "--net",
+        envvar="WEIBAO_LAB_NET",
+        help="Serve the devices in this loopback network instead (127.0.1.0/24: 127.0.0.11 "
+        "becomes 127.0.1.11), beside another lab; the desk needs `weibao lab inventory "
+        "--net` too.",
+    ),
+    notify_log: Path | None = typer.Option(
+        None,
+        "--notify-log",
+        help="Also receive the desk's webhook notices on 127.0.0.1 and append them to this "
+        "file; the URL is written to STATE_DIR/webhook.url.",
+    ),
 ) -> None:
     """Serve the lab's devices until stopped (Ctrl-C or SIGTERM)."""
+    from lab.notify_sink import NotifySink
     from lab.runner import Lab, LabError, serve
     from lab.state import LabState
     from weibao.logs import setup_logging
 
     setup_logging()
+    network = parse_net(net)
     logging.getLogger("paramiko").setLevel(logging.WARNING)  # a line per SSH login is noise
     fleet = _fleet(fleet_file)
     missing = [str(ref) for ref in fleet.secret_refs() if ref.missing_reason() is not None]
@@ -81,19 +98,80 @@ def start(
     running = state.running()
     if running is not None and running.pid != os.getpid():
         fail(f"a lab already runs from {state_dir} (pid {running.pid}); stop it first", 1)
-    lab = Lab(fleet, state, host=host, snmp_port=snmp_port, ssh_port=ssh_port)
+    lab = Lab(fleet, state, host=host, snmp_port=snmp_port, ssh_port=ssh_port, net=network)
+    url_file = state_dir / WEBHOOK_URL_FILE
+    url_file.unlink(missing_ok=True)
+    sink = None
+    if notify_log is not None:
+        try:
+            sink = NotifySink(notify_log)
+        except OSError as exc:
+            fail(f"the notice sink cannot listen on 127.0.0.1: {exc.strerror}", 1)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        if sink is not None:
+            state.ensure()
+            url_file.write_text(sink.start() + "\n", encoding="utf-8")
         await serve(lab, stop)
 
     try:
         asyncio.run(main())
     except LabError as exc:
         fail(str(exc), 1)
+    finally:
+        if sink is not None:
+            sink.close()
+            url_file.unlink(missing_ok=True)
+
+
+WEBHOOK_URL_FILE = "webhook.url"
+
+
+def parse_net(text: str | None) -> ipaddress.IPv4Network | None:
+    """``--net``: a loopback IPv4 network of at least /24 (a /24 holds every lab address)."""
+    if not text:
+        return None
+    try:
+        net = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        fail(f"--net {text!r} is not an IPv4 network; write e.g. 127.0.1.0/24", EXIT_CONFIG)
+    if not net.is_loopback or net.prefixlen > 24:
+        fail(f"--net {text!r}: give a loopback network of /24 or wider, e.g. 127.0.1.0/24", 2)
+    return net
+
+
+@lab_app.command("inventory")
+def inventory(
+    source: Path = typer.Option(Path("inventory.yaml"), "-i", "--inventory", help="The inventory."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the lab's copy."),
+    net: str | None = typer.Option(
+        None, "--net", envvar="WEIBAO_LAB_NET", help="The lab's network (as `lab start --net`)."
+    ),
+    webhook_env: str | None = typer.Option(
+        None,
+        "--webhook-env",
+        help="Add a webhook channel whose URL is this environment variable (the notice sink), "
+        "unless the inventory has a notifications: section of its own.",
+    ),
+    base_url: str | None = typer.Option(None, "--base-url", help="notifications.base_url."),
+) -> None:
+    """Write the inventory the lab's desk runs on: lab-only changes over a copy."""
+    from lab.inventory import lab_inventory
+
+    network = parse_net(net)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror}", EXIT_CONFIG)
+    copy = lab_inventory(text, net=network, webhook_env=webhook_env, base_url=base_url)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text(copy, encoding="utf-8")
+    tmp.replace(output)
 
 
 @lab_app.command("status")
@@ -122,6 +200,9 @@ def status(
         for e in running.endpoints:
             table.add_row(e.device, e.protocol, e.address)
         console.print(table)
+        url_file = state_dir / WEBHOOK_URL_FILE
+        if url_file.exists():
+            console.print(f"notices: {url_file.read_text(encoding='utf-8').strip()}")
     faults = Table("fault", "state", "what happens")
     for name, fault in fleet.faults.items():
         faults.add_row(name, f"[red]on[/] since {on[name]}" if name in on else "off", fault.summary)

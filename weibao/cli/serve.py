@@ -6,6 +6,7 @@ prints every problem and exits 2, so a desk never runs half-configured.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,13 @@ from weibao.errors import ConfigError, WeibaoError
 if TYPE_CHECKING:
     from desk.collecting import InProcessCollector
     from desk.server import Desk
+    from weibao.inventory.model import Inventory
 
 DEFAULT_DB = "sqlite:///var/weibao.db"
 DEFAULT_LISTEN = "127.0.0.1:8080"
+ROUTINE_LOGGERS = ("weibao.desk.api", "weibao.desk.ingest")
+"""Loggers whose routine events (an API call, a stored observation) are logged at DEBUG
+and summed up once a minute (``desk.activity``) instead."""
 DB_HELP = (
     "SQLAlchemy URL of the ticket store: sqlite:///PATH (relative to the current "
     "directory; its directory is created) or postgresql+psycopg://USER@HOST/DB."
@@ -64,13 +69,11 @@ def serve(
     ),
 ) -> None:
     """Run the desk: observations in, tickets with their SLA clocks out."""
-    import logging
-
     import rules
     from desk.server import DeskServer, build_desk, parse_listen
     from weibao.clock import SystemClock
     from weibao.inventory.loader import load_inventory
-    from weibao.logs import log_event, setup_logging
+    from weibao.logs import log_event, setup_logging, summarize_activity
 
     setup_logging(log_level, as_json=log_json)
     # Alembic narrates every step; the store logs one database.migrated event instead.
@@ -102,6 +105,8 @@ def serve(
         db=desk.store.display_url,
         schema=desk.store.schema_revision(),
     )
+    warn_without_channels(inv, log)
+    stop_summary = summarize_activity(ROUTINE_LOGGERS)
     desk.start_background()
     collector = None
     try:
@@ -113,6 +118,22 @@ def serve(
             collector.stop()
         desk.stop_background()
         desk.store.close()
+        stop_summary()
+
+
+def warn_without_channels(inventory: Inventory, log: logging.Logger) -> None:
+    """One WARNING at start when no notification channel is configured: tickets still open
+    and escalate, but nobody is told, and the timeline would say otherwise."""
+    from weibao.logs import log_event
+
+    if not inventory.notifications.channels:
+        log_event(
+            log,
+            "notifications.no_channel",
+            logging.WARNING,
+            hint="escalations and new tickets reach nobody: add a channel under "
+            "notifications: in the inventory (docs/notifications.md)",
+        )
 
 
 def start_collector(desk: Desk, site: str | None, concurrency: int) -> InProcessCollector:
