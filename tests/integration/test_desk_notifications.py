@@ -47,6 +47,11 @@ customers:
         start: 2026-01-01
         end: 2027-12-31
         service_manager: {{name: 王磊, email: wang.lei@example.cn}}
+        sla:  # a short response term, so the clock is overdue soon after detection
+          I: {{response: 5m}}
+          II: {{response: 5m}}
+          III: {{response: 5m}}
+          IV: {{response: 5m}}
         sites:
           - name: Acme HQ
             hq: true
@@ -70,8 +75,9 @@ customers:
               - {{name: beta-db, kind: server, inspect: {{agent: {{}}}}}}
 """
 
-# Down for half an hour already: the response clock (20 min) is overdue at once.
-DETECTED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+# Down for ten minutes already (recent enough for the rules, which leave observations
+# older than 15 minutes alone): the 5-minute response clock is overdue at once.
+DETECTED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
 
 
 @dataclass
