@@ -152,7 +152,10 @@ class Evidence(_Model):
     title: str
     samples: list[EvidenceSample] = Field(default_factory=list)
     raw: dict[str, str] = Field(default_factory=dict)
-    """Excerpts of the raw SSH output or SNMP values (bounded), by command or table."""
+    """Excerpts of the raw SSH output or SNMP values (bounded), by command or table; the
+    one most relevant to the rule first."""
+    raw_lines: dict[str, int] = Field(default_factory=dict)
+    """How many lines each output of ``raw`` had before it was cut."""
 
 
 class DeviceResult(_Model):

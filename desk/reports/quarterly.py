@@ -43,6 +43,7 @@ from desk.reports.periods import (
 from desk.reports.reads import TicketScope, count_internal, load_tickets, up_totals
 from desk.reports.stats_tickets import (
     CLOCKS,
+    EVENT_KINDS,
     TicketFacts,
     compliance,
     engineer_stats,
@@ -95,7 +96,7 @@ def build_quarterly(
         internal=False,
         overlapping=False,
     )
-    bundle = load_tickets(store, scope)
+    bundle = load_tickets(store, scope, event_kinds=EVENT_KINDS, opened_level_only=True)
     all_facts = ticket_facts(bundle, inventory.device_index(), cutoff, tz)
     facts = [f for f in all_facts if t0 <= f.ticket.detected_at < t1]
     months = months_of(start, end)

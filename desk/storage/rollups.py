@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import String, and_, case, column, delete, func, or_, select, update, values
@@ -60,6 +60,31 @@ class RollupRecord:
     service_count: int
     service_sum: float
     note: str | None
+
+    @property
+    def mean(self) -> float | None:
+        return self.sum / self.count if self.count else None
+
+
+@dataclass(frozen=True)
+class RollupTotal:
+    """One series of one device folded over a period's daily (or hourly) buckets."""
+
+    device: str
+    series: str
+    labels: dict[str, str]
+    buckets: int
+    count: int
+    sum: float
+    min: float
+    """Over the buckets that hold values (``count`` > 0)."""
+    max: float
+    """Over the buckets that hold values (``count`` > 0)."""
+    last: float | None
+    """The value of the bucket with the newest ``last_at`` (among those with values)."""
+    last_at: datetime | None
+    note: str | None
+    """The note of the latest bucket (by start) that has a non-empty one."""
 
     @property
     def mean(self) -> float | None:
@@ -325,6 +350,109 @@ class RollupReads:
         with self._store.read_session() as session:
             return [_record(row, labels) for row in session.execute(stmt)]
 
+    def totals(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        grain: Grain = "day",
+        devices: Collection[str] | None = None,
+        series: Collection[str] | None = None,
+    ) -> list[RollupTotal]:
+        """Per device, series and labels, the buckets whose start is in [start, end) folded
+        by the database: sums of count and sum, extremes, the newest value and the newest
+        note; ordered by device, series, labels. What :meth:`series` gives, folded, without
+        a Python object per bucket (a month of 500 devices is 230,000 daily rows)."""
+        t: RollupTable = HourlyRollupRow if grain == "hour" else DailyRollupRow
+        key = (t.device, t.series, t.labels)
+        valued = t.count > 0
+        newest = func.row_number().over(
+            partition_by=key, order_by=(case((valued, 0), else_=1), t.last_at.desc(), t.start)
+        )
+        noted = or_(t.note.is_(None), t.note == "")
+        newest_note = func.row_number().over(
+            partition_by=key, order_by=(case((noted, 1), else_=0), t.start.desc())
+        )
+        inner = select(
+            t.device,
+            t.series,
+            t.labels,
+            t.count,
+            t.sum,
+            t.min,
+            t.max,
+            t.last,
+            t.last_at,
+            t.note,
+            newest.label("newest"),
+            newest_note.label("newest_note"),
+        ).where(t.start >= start, t.start < end)
+        if devices is not None:
+            inner = inner.where(t.device.in_(list(devices)))
+        if series is not None:
+            inner = inner.where(t.series.in_(list(series)))
+        b = inner.subquery().c
+        first = and_(b.newest == 1, b.count > 0)
+        stmt = select(
+            b.device,
+            b.series,
+            b.labels,
+            func.count(),
+            func.sum(b.count),
+            func.sum(b.sum),
+            func.min(case((b.count > 0, b.min))),
+            func.max(case((b.count > 0, b.max))),
+            func.max(case((first, b.last))),
+            func.max(case((first, b.last_at))),
+            func.max(case((and_(b.newest_note == 1, ~_unnoted(b)), b.note))),
+        ).group_by(b.device, b.series, b.labels)
+        labels: dict[str, dict[str, str]] = {}
+        out = []
+        with self._store.read_session() as session:
+            rows = session.execute(stmt).all()
+        for d, s, lb, n, count, total, low, high, last, last_at, note in rows:
+            if lb not in labels:
+                labels[lb] = decode_labels(lb)
+            out.append(
+                RollupTotal(
+                    device=d,
+                    series=s,
+                    labels=dict(labels[lb]),
+                    buckets=int(n),
+                    count=int(count or 0),
+                    sum=float(total or 0.0),
+                    min=float(low) if low is not None else 0.0,
+                    max=float(high) if high is not None else 0.0,
+                    last=None if last is None else float(last),
+                    last_at=_utc(last_at),
+                    note=note,
+                )
+            )
+        out.sort(key=lambda r: (r.device, r.series, encode_labels(r.labels)))
+        return out
+
+    def bucket_starts(
+        self,
+        start: datetime,
+        end: datetime,
+        series: str,
+        *,
+        grain: Grain = "day",
+        devices: Collection[str] | None = None,
+    ) -> list[datetime]:
+        """The distinct starts in [start, end) of the ``series`` buckets that hold values
+        (e.g. the days a full inspection ran), sorted."""
+        t: RollupTable = HourlyRollupRow if grain == "hour" else DailyRollupRow
+        stmt = (
+            select(t.start)
+            .where(t.start >= start, t.start < end, t.series == series, t.count > 0)
+            .distinct()
+        )
+        if devices is not None:
+            stmt = stmt.where(t.device.in_(list(devices)))
+        with self._store.read_session() as session:
+            return sorted(session.scalars(stmt))
+
     def last_seen(self, devices: Collection[str] | None = None) -> dict[str, datetime]:
         """When each device was last inspected (last_at of its newest ``up`` bucket)."""
         stmt = (
@@ -336,6 +464,20 @@ class RollupReads:
             stmt = stmt.where(DailyRollupRow.device.in_(list(devices)))
         with self._store.read_session() as session:
             return {device: at for device, at in session.execute(stmt)}
+
+
+def _unnoted(columns: Any) -> Any:
+    """``note`` is null or empty, on a subquery's columns."""
+    return or_(columns.note.is_(None), columns.note == "")
+
+
+def _utc(at: datetime | str | None) -> datetime | None:
+    """Aware UTC, whatever the aggregate handed back (SQLite keeps naive UTC)."""
+    if at is None:
+        return None
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _advance(session: Session, name: str, upto: datetime, now: datetime) -> None:

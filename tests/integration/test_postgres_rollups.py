@@ -160,3 +160,31 @@ def test_two_desks_catching_up_at_once_write_the_same_rows(postgres_url: str, st
 
 def _clock() -> FrozenClock:
     return FrozenClock(MONDAY)
+
+
+def test_totals_fold_the_buckets_on_postgres_as_the_series_say(store: Store) -> None:
+    """The inspection report reads folded totals (window functions, JSON-free): on
+    PostgreSQL they must equal what the buckets themselves add up to."""
+    rollups = Rollups(store, inventory_with(), _clock())
+    two_days(store)
+    rollups.catch_up(MONDAY + 2 * DAY + HOUR)
+    reads = RollupReads(store)
+    buckets = reads.series(*EVER)
+    totals = {(t.device, t.series, tuple(sorted(t.labels.items()))): t for t in reads.totals(*EVER)}
+    assert len(totals) == len(
+        {(b.device, b.series, tuple(sorted(b.labels.items()))) for b in buckets}
+    )
+    for (device, series, labels), total in totals.items():
+        mine = [
+            b
+            for b in buckets
+            if (b.device, b.series, tuple(sorted(b.labels.items()))) == (device, series, labels)
+        ]
+        assert total.count == sum(b.count for b in mine)
+        assert total.sum == sum(b.sum for b in mine)
+        assert total.max == max(b.max for b in mine) and total.min == min(b.min for b in mine)
+        newest = max(mine, key=lambda b: b.last_at)
+        assert (total.last, total.last_at) == (newest.last, newest.last_at)
+    up = totals[("acme-db", "up", ())]
+    assert (up.count, up.sum, up.note) == (192, 188.0, "timeout")
+    assert reads.bucket_starts(*EVER, "up") == [MONDAY, MONDAY + DAY]

@@ -249,3 +249,49 @@ def test_the_same_month_gives_the_same_report(desk: ReportDesk, report: Inspecti
     )
     assert later.number == report.number
     assert later.findings == report.findings
+
+
+def test_rollup_totals_fold_the_daily_buckets_the_way_the_figures_need(
+    desk: ReportDesk,
+) -> None:
+    """RollupReads.totals folds in SQL what series gives row by row: sums, extremes, the
+    newest value and the newest note, per device, series and labels."""
+    from desk.storage.rollups import RollupReads
+
+    t0, t1 = utc(2026, 10, 31, 16, 0), utc(2026, 11, 30, 16, 0)
+    reads = RollupReads(desk.store)
+    names = ["ht-db-01", "ht-app-01"]
+    rows = reads.series(t0, t1, devices=names)
+    totals = reads.totals(t0, t1, devices=names)
+    assert totals
+    for tot in totals:
+        mine = [
+            r
+            for r in rows
+            if (r.device, r.series, r.labels) == (tot.device, tot.series, tot.labels)
+        ]
+        valued = [r for r in mine if r.count]
+        assert tot.buckets == len(mine)
+        assert tot.count == sum(r.count for r in mine)
+        assert tot.sum == pytest.approx(sum(r.sum for r in mine))
+        assert tot.max == max(r.max for r in valued)
+        assert tot.min == min(r.min for r in valued)
+        newest = max(valued, key=lambda r: r.last_at)
+        assert (tot.last, tot.last_at) == (newest.last, newest.last_at)
+        notes = [r.note for r in mine if r.note]
+        assert tot.note == (notes[-1] if notes else None)
+    keys = [(t.device, t.series, t.labels.get("mountpoint", "")) for t in totals]
+    assert keys == sorted(keys)
+    full = reads.bucket_starts(t0, t1, "inspection_full", devices=["ht-db-01"])
+    assert full == sorted({r.start for r in rows if r.series == "inspection_full" and r.count})
+
+
+def test_evidence_keeps_the_output_the_rule_asks_for_first_and_counts_its_lines() -> None:
+    from desk.reports.inspection import RAW_KEYS, _by_relevance
+
+    keys = ["uptime", "df -hP", "free -m", "ipmitool sdr", "error"]
+    assert _by_relevance(keys, ["filesystem_full", "filesystem_usage_ratio"])[0] == "df -hP"
+    assert _by_relevance(keys, ["power_supply_failed", "power_supply_ok"])[0] == "ipmitool sdr"
+    assert _by_relevance(keys, ["device_unreachable", "up"])[0] == "error"
+    assert _by_relevance(keys, ["something_else"]) == keys
+    assert RAW_KEYS == 2

@@ -223,3 +223,29 @@ def test_times_count_only_business_hours_under_a_calendar(store: Store, engine: 
     # Due 20 working minutes after Friday 17:00 = 17:20; met Monday 09:30.
     assert (miss.due, miss.cause) == (utc(2026, 10, 9, 9, 20), "weekend")
     assert miss.late_seconds == (utc(2026, 10, 12, 1, 30) - utc(2026, 10, 9, 9, 20)).total_seconds()
+
+
+def test_the_lean_read_of_the_events_gives_the_same_facts(store: Store, engine: Engine) -> None:
+    """The statistics read a dozen event kinds and only the level of an ``opened`` event;
+    every fact of every ticket is what the whole log gives."""
+    from desk.reports.reads import TicketScope, load_tickets
+    from desk.reports.stats_tickets import EVENT_KINDS, misses, ticket_facts
+
+    desk = report_desk(store, engine)
+    work_the_quarter(desk)
+    scope = TicketScope(utc(2026, 1, 1), utc(2027, 1, 1), internal=False, overlapping=False)
+    full = load_tickets(store, scope)
+    lean = load_tickets(store, scope, event_kinds=EVENT_KINDS, opened_level_only=True)
+    assert sum(map(len, lean.events.values())) < sum(map(len, full.events.values()))
+    opened = [e for evs in lean.events.values() for e in evs if e.kind == "opened"]
+    assert opened and all(set(e.data) == {"level"} for e in opened)
+    contexts = desk.inventory.device_index()
+    a = ticket_facts(full, contexts, NOW, "Asia/Shanghai")
+    b = ticket_facts(lean, contexts, NOW, "Asia/Shanghai")
+    assert [
+        (f.ticket.number, f.views, f.measured_clocks, f.missed_clocks, f.used_seconds) for f in a
+    ] == [(f.ticket.number, f.views, f.measured_clocks, f.missed_clocks, f.used_seconds) for f in b]
+    assert [(f.satisfaction, f.reopened, f.escalations, f.parts) for f in a] == [
+        (f.satisfaction, f.reopened, f.escalations, f.parts) for f in b
+    ]
+    assert misses(a, NOW) == misses(b, NOW)

@@ -212,3 +212,98 @@ def test_reports_without_lists_say_none() -> None:
 def test_models_are_what_render_takes() -> None:
     assert isinstance(samples.inspection_report(), InspectionReport)
     assert isinstance(samples.quarterly_report(), QuarterlyReport)
+
+
+def large_quarterly(devices: int = 2000, misses: int = 120, engineers: int = 60) -> QuarterlyReport:
+    """The sample statistics grown to a company's size: long lists the PDF cuts."""
+    from datetime import timedelta
+
+    report = samples.quarterly_report()
+    miss, avail, part = report.misses[0], report.availability[0], report.parts[0]
+    stats = report.contracts[0]
+    return report.model_copy(
+        update={
+            "contracts": [
+                stats.model_copy(update={"name": f"C-{n:03d}", "tickets": n}) for n in range(50)
+            ],
+            "misses": [
+                miss.model_copy(
+                    update={
+                        "ticket": f"WB-2026-{n:06d}",
+                        "due": miss.due + timedelta(minutes=n),
+                        "late_seconds": 60.0 * (n + 1),
+                    }
+                )
+                for n in range(misses)
+            ],
+            "engineers": [
+                report.engineers[0].model_copy(update={"name": f"工程师{n:02d}", "tickets": n})
+                for n in range(engineers)
+            ],
+            "availability": [
+                avail.model_copy(
+                    update={"device": f"dev-{n:04d}", "availability": 1.0 - n / (devices * 50)}
+                )
+                for n in range(devices)
+            ],
+            "parts": [part.model_copy(update={"ticket": f"WB-2026-{n:06d}"}) for n in range(100)],
+        }
+    )
+
+
+def test_quarterly_html_shows_the_head_of_long_lists_and_points_to_the_xlsx() -> None:
+    report = large_quarterly()
+    text = visible_text(render_html(report))
+    # Misses: the 30 late the longest, then how many more the XLSX has.
+    assert "WB-2026-000119" in text and "WB-2026-000090" in text
+    assert "WB-2026-000089" not in text.split("SLA 未达标明细")[1].split("备件")[0]
+    assert "此处列出 120 项中的 30 项；其余 90 项见 XLSX" in text
+    # Availability: the 30 least available devices and the distribution of all 2,000.
+    assert "dev-1999" in text and "dev-1970" in text and "dev-1969" not in text
+    assert "此处列出 2000 项中的 30 项；其余 1970 项见 XLSX" in text
+    # Contracts by tickets, engineers cut above 40, the latest parts.
+    assert "C-049" in text and "C-029" not in text
+    assert "工程师59" in text and "工程师19" not in text
+    assert "WB-2026-000099" in text and "WB-2026-000069" not in text.split("备件")[-1]
+    # Every summary figure stays.
+    assert "96.4%" in text
+
+
+def test_quarterly_availability_distribution_counts_every_device() -> None:
+    view = render_module.quarterly_view(large_quarterly(devices=2000))
+    bands = view.availability_bands
+    assert sum(bands.values()) == 2000
+    # availability = 1 - n / 100,000: >= 99.9 % for n <= 100, >= 99 % for n <= 1,000
+    assert bands == {"high": 101, "mid": 900, "low": 999, "none": 0}
+    few = render_module.quarterly_view(samples.quarterly_report())
+    assert few.engineers.more == 0 and few.misses.more == 0
+    assert few.availability.rows[0].device == samples.NEVER_ANSWERED
+
+
+def test_evidence_is_one_bounded_block_per_device_with_findings() -> None:
+    """The PDF shows one finding per 异常 device (the first: gravest, latest), one output
+    cut to 10 lines with how many were left out, and the device's other tickets."""
+    from desk.reports.model import Evidence
+
+    report = samples.inspection_report("zh")
+    device = next(d for d in report.devices if d.verdict == "findings")
+    first = device.evidence[0]
+    long = "\n".join(f"line {n}" for n in range(40)) + "\n…"
+    lead = first.model_copy(
+        update={"raw": {"dmesg": long, "other": "x"}, "raw_lines": {"dmesg": 60}}
+    )
+    extra = Evidence(
+        ticket="WB-EXTRA-1", level="IV", rule="cpu_high", title="CPU", raw={"top": "hidden output"}
+    )
+    devices = [
+        d.model_copy(update={"evidence": [lead, extra], "findings": [lead.ticket, "WB-EXTRA-1"]})
+        if d.name == device.name
+        else d
+        for d in report.devices
+    ]
+    html = render_html(report.model_copy(update={"devices": devices}))
+    text = visible_text(html)
+    assert "line 9" in html and "line 10" not in html
+    assert "… 另有 50 行" in text
+    assert "hidden output" not in html and "<code>other</code>" not in html
+    assert "该设备其他问题: WB-EXTRA-1" in text
