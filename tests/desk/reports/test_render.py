@@ -307,3 +307,33 @@ def test_evidence_is_one_bounded_block_per_device_with_findings() -> None:
     assert "… 另有 50 行" in text
     assert "hidden output" not in html and "<code>other</code>" not in html
     assert "该设备其他问题: WB-EXTRA-1" in text
+
+
+def test_level_iii_evidence_is_one_line_without_device_output() -> None:
+    """A 异常 device whose gravest finding is level III or IV shows its samples on one line
+    (what fired, with its value), no raw output; causes are cut at 40 characters."""
+    report = samples.inspection_report("zh")
+    device = next(d for d in report.devices if d.verdict == "findings")
+    lead = device.evidence[0].model_copy(
+        update={"level": "III", "raw": {"df -h": "SECRET RAW"}, "raw_lines": {"df -h": 1}}
+    )
+    devices = [
+        d.model_copy(update={"evidence": [lead]}) if d.name == device.name else d
+        for d in report.devices
+    ]
+    findings = [
+        f.model_copy(update={"cause": "原" * 60}) if f.ticket == lead.ticket else f
+        for f in report.findings
+    ]
+    html = render_html(report.model_copy(update={"devices": devices, "findings": findings}))
+    text = visible_text(html)
+    assert "SECRET RAW" not in html
+    line = next(x for x in html.splitlines() if 'class="evidence-line"' in x and device.name in x)
+    sample = lead.samples[0]
+    assert f"{sample.name}" in line and f"= {sample.value:g}" in line
+    assert "III级" in line and lead.ticket in line
+    assert "原" * 39 + "…" in text and "原" * 41 not in text
+    # Every 异常 device still has its evidence in the PDF's HTML.
+    for d in report.devices:
+        if d.verdict == "findings":
+            assert any(d.name in x for x in html.splitlines() if "evidence" in x)
