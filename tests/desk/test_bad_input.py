@@ -177,7 +177,11 @@ def test_a_lone_surrogate_in_a_workflow_step_is_a_422_not_a_500(api: Api) -> Non
         content=text.encode(),
         headers={**api.token(), "Content-Type": "application/json"},
     )
-    refused(answer, 422, "\\ud800")
+    body = refused(answer, 422, "\\ud800")
+    assert body["error"] == "invalid_request"
+    ticket = api.store.get_ticket(opened[0])
+    assert ticket is not None
+    assert [e for e in api.store.ticket_events(ticket.id) if e.kind == "note"] == []
 
 
 def test_a_lone_surrogate_in_an_alert_is_refused(
@@ -192,7 +196,9 @@ def test_a_lone_surrogate_in_an_alert_is_refused(
             content=text.encode(),
             headers={**api.token(Role.agent), "Content-Type": "application/json"},
         )
-        refused(answer, 422, "\\ud800")
+        body = refused(answer, 422, "\\ud800")
+        assert body["error"] == "invalid_request"
+        assert store.count_tickets(TicketQuery()) == 0
 
 
 # -- item 9: keys and numbers ------------------------------------------------------------
@@ -202,8 +208,10 @@ def test_a_lone_surrogate_in_an_alert_is_refused(
     "key", ["9223372036854775808", HUGE, "%C2%B9", "WB-" + "9" * 100, "0", "-1", "1.5"]
 )
 def test_a_ticket_key_that_names_no_ticket_is_404(api: Api, key: str) -> None:
-    refused(api.get(f"/api/v1/tickets/{key}"), 404, HUGE)
-    refused(api.client.post(f"/api/v1/tickets/{key}/ack", headers=api.token()), 404, HUGE)
+    shown = refused(api.get(f"/api/v1/tickets/{key}"), 404, HUGE)
+    stepped = refused(api.client.post(f"/api/v1/tickets/{key}/ack", headers=api.token()), 404, HUGE)
+    assert shown["error"] == stepped["error"] == "not_found"
+    assert "WB-2026-000123" in shown["message"]  # says what a key looks like
 
 
 def test_a_real_ticket_is_still_found_by_id_and_number(api: Api) -> None:
@@ -218,7 +226,8 @@ def test_a_real_ticket_is_still_found_by_id_and_number(api: Api) -> None:
     "query", ["offset=100000000000000000000", "offset=1000001", "limit=1001", "limit=0"]
 )
 def test_paging_beyond_the_limits_is_422(api: Api, query: str) -> None:
-    refused(api.get(f"/api/v1/tickets?{query}"), 422)
+    body = refused(api.get(f"/api/v1/tickets?{query}"), 422)
+    assert [p["where"] for p in body["problems"]] == [f"query.{query.split('=')[0]}"]
 
 
 def test_the_largest_page_and_offset_are_answered(api: Api) -> None:
@@ -231,7 +240,8 @@ def test_a_huge_rma_id_is_422(api: Api, use_id: str) -> None:
     answer = api.client.post(
         f"/api/v1/rmas/{use_id}", json={"status": "shipped"}, headers=api.token()
     )
-    refused(answer, 422, HUGE)
+    body = refused(answer, 422, HUGE)
+    assert [p["where"] for p in body["problems"]] == ["path.use_id"]
 
 
 @pytest.mark.parametrize(
