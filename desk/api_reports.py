@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse
 
 from desk.auth import Principal
 from desk.notify.message import ReportFormat, ReportLanguage, ReportRequest
-from desk.reports.delivery import ReportMaker
 from desk.reports.errors import ReportError, unknown_name
+from desk.reports.maker import ReportMaker
 from desk.reports.periods import FORMS
 from desk.schemas import ErrorOut, Problem
 from desk.storage import Store

@@ -30,7 +30,8 @@ from desk.notify.dispatcher import Backoff, Dispatcher, Sender
 from desk.notify.metrics import NotificationCollector
 from desk.notify.senders import build_senders
 from desk.outbox import DbOutbox
-from desk.reports.delivery import ReportDelivery, ReportMaker
+from desk.reports.delivery import ReportDelivery
+from desk.reports.maker import ReportMaker
 from desk.rollups import Rollups
 from desk.storage import Store
 from rules.api import Engine

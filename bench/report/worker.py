@@ -24,7 +24,7 @@ def main() -> None:
     from sqlalchemy import text
 
     from desk.notify.message import ReportRequest
-    from desk.reports.delivery import ReportKit, ReportMaker
+    from desk.reports.maker import ReportKit, ReportMaker
     from desk.storage import Store
     from weibao.clock import FrozenClock
     from weibao.inventory.model import Inventory

@@ -1,9 +1,7 @@
-"""Getting a report made, and sending the scheduled ones by e-mail through the outbox.
+"""Sending the scheduled reports by e-mail through the outbox.
 
-:class:`ReportMaker` turns a :class:`~desk.notify.message.ReportRequest` (kind, scope,
-period, format, language) into a rendered file: it rolls up what was just pushed, builds
-the report and renders it. The API calls it for a download, the e-mail sender for an
-attachment, so both always agree.
+The e-mail sender makes each report when it sends (:class:`desk.reports.maker.
+ReportMaker`, as the API does for a download), so the outbox holds only the request.
 
 :class:`ReportDelivery` is a housekeeping job. On ``reports.delivery`` times (cron, in
 ``reports.delivery.timezone``) it queues:
@@ -25,20 +23,17 @@ late; the report can still be fetched (``weibao report``).
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal, Protocol
-from urllib.parse import urlencode
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from desk.notify.mail import Attachment
 from desk.notify.message import Notice, Recipient, ReportRequest
+from desk.reports.maker import PERIOD_KIND, download_path
 from desk.reports.periods import previous_period
 from desk.storage import Store
 from desk.storage.tables import OutboxRow, ReportDeliveryRow
@@ -53,117 +48,10 @@ CATCH_UP = timedelta(days=7)
 COMPANY = "company"
 """The scope of the company-wide quarterly statistics."""
 
-PeriodKind = Literal["month", "quarter"]
-_PERIOD_KIND: dict[str, PeriodKind] = {"inspection": "month", "quarterly": "quarter"}
 _TITLES = {
     "inspection": ("巡检报告", "Inspection report"),
     "quarterly": ("季度服务统计", "Quarterly service statistics"),
 }
-
-
-class _Rollups(Protocol):
-    def catch_up(self, now: datetime) -> int: ...
-
-
-@dataclass(frozen=True)
-class ReportKit:
-    """The report machinery a :class:`ReportMaker` drives (tests pass stand-ins)."""
-
-    parse_period: Callable[[str | None, PeriodKind, date], tuple[date, date, str]]
-    build_inspection: Callable[..., Any]
-    build_quarterly: Callable[..., Any]
-    render: Callable[[Any, Any], Attachment]
-    rollups: Callable[[Store, Inventory, Clock], _Rollups]
-
-    @classmethod
-    def standard(cls) -> ReportKit:
-        """The real builders and renderers, imported on first use: the PDF and XLSX
-        libraries take a while to load, and a desk that never writes a report need not."""
-        from desk.reports.inspection import build_inspection
-        from desk.reports.periods import parse_period
-        from desk.reports.quarterly import build_quarterly
-        from desk.reports.render import render
-        from desk.rollups import Rollups
-
-        return cls(parse_period, build_inspection, build_quarterly, render, Rollups)
-
-
-class ReportMaker:
-    """Builds and renders reports for the API and the e-mail sender (any thread)."""
-
-    def __init__(
-        self, store: Store, inventory: Inventory, clock: Clock, kit: ReportKit | None = None
-    ) -> None:
-        self._store = store
-        self._inventory = inventory
-        self._clock = clock
-        self._kit = kit
-        self._zone = ZoneInfo(inventory.reports.delivery.timezone)
-        self._rollups: _Rollups | None = None
-        # One catch-up at a time in this process: two downloads at once would read and
-        # write the same rollup buckets for nothing.
-        self._lock = threading.Lock()
-
-    @property
-    def kit(self) -> ReportKit:
-        if self._kit is None:
-            self._kit = ReportKit.standard()
-        return self._kit
-
-    def period(self, kind: str, text: str | None) -> tuple[date, date, str]:
-        """(first day, last day, label) of ``text``; ValueError naming the accepted forms.
-        No text: the last full month (inspection) or quarter (quarterly) before today."""
-        today = self._clock.now().astimezone(self._zone).date()
-        return self.kit.parse_period(text, _PERIOD_KIND[kind], today)
-
-    def build(self, request: ReportRequest) -> Any:
-        """The report as data; ReportError for an unknown customer or contract."""
-        kit = self.kit
-        start, end, _ = self.period(request.kind, request.period)
-        now = self._clock.now()
-        with self._lock:
-            if self._rollups is None:
-                self._rollups = kit.rollups(self._store, self._inventory, self._clock)
-            self._rollups.catch_up(now)  # so the report includes what was just pushed
-        if request.kind == "inspection":
-            assert request.customer is not None  # ReportRequest refuses it otherwise
-            return kit.build_inspection(
-                self._store,
-                self._inventory,
-                request.customer,
-                start,
-                end,
-                now,
-                contract=request.contract,
-                language=request.language,
-            )
-        return kit.build_quarterly(
-            self._store,
-            self._inventory,
-            start,
-            end,
-            now,
-            customer=request.customer,
-            contract=request.contract,
-            language=request.language,
-        )
-
-    def render(self, request: ReportRequest) -> Attachment:
-        """The rendered file (content, media type, file name) of ``request``."""
-        return self.kit.render(self.build(request), request.format)
-
-
-def download_path(request: ReportRequest) -> str:
-    """The API path that fetches the same report (shown in the e-mail and in chat)."""
-    query = {
-        "customer": request.customer,
-        "contract": request.contract,
-        "period": request.period,
-        "format": request.format,
-        "lang": request.language,
-    }
-    params = urlencode({k: v for k, v in query.items() if v is not None})
-    return f"/api/v1/reports/{request.kind}?{params}"
 
 
 @dataclass(frozen=True)
@@ -224,7 +112,7 @@ class ReportDelivery:
             fired = self._last_fire(cron, now)
             if now - fired > CATCH_UP:
                 continue
-            start, end, label = previous_period(_PERIOD_KIND[kind], fired.date())
+            start, end, label = previous_period(PERIOD_KIND[kind], fired.date())
             active = [
                 (customer.name, contract)
                 for customer in self._inventory.customers

@@ -18,7 +18,7 @@ import pytest
 from desk.api import create_app
 from desk.api_reports import content_disposition, report_router
 from desk.model import Role
-from desk.reports.delivery import ReportKit
+from desk.reports.maker import ReportKit
 from desk.storage import Store
 from desk.tokens import issue_token
 from rules.api import Engine

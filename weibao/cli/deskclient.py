@@ -184,12 +184,19 @@ class DeskClient:
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         return self._call("POST", path, body=body)
 
+    def download(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET a file (a report): the answer itself on success; errors as for ``get``."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        answer: httpx.Response = self._call("GET", path, params=query, file=True)
+        return answer
+
     def _call(
         self,
         method: str,
         path: str,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        file: bool = False,
     ) -> Any:
         import httpx
 
@@ -212,6 +219,8 @@ class DeskClient:
                 "running there? Point --desk or WEIBAO_DESK at it",
                 ExitCode.unreachable,
             ) from None
+        if file and answer.is_success:
+            return answer
         return self._read(answer, path)
 
     def _read(self, answer: httpx.Response, path: str) -> Any:

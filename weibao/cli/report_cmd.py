@@ -14,7 +14,7 @@ import re
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import typer
@@ -31,7 +31,7 @@ from weibao.cli.deskclient import (
 )
 
 if TYPE_CHECKING:
-    import httpx
+    pass
 
 report_app = typer.Typer(
     name="report",
@@ -57,20 +57,6 @@ OUTPUT = typer.Option(
     metavar="FILE",
     help="Where to write it (a file or a directory); default: the desk's file name here.",
 )
-
-
-class ReportClient(DeskClient):
-    """A desk client whose successful answers are files, not JSON."""
-
-    def download(self, path: str, params: dict[str, Any]) -> httpx.Response:
-        query = {k: v for k, v in params.items() if v is not None}
-        answer: httpx.Response = self._call("GET", path, params=query)
-        return answer
-
-    def _read(self, answer: httpx.Response, path: str) -> Any:
-        if answer.is_success:
-            return answer
-        return super()._read(answer, path)  # raises the DeskCallError for the status
 
 
 @report_app.command("inspection")
@@ -145,7 +131,7 @@ def fetch(
         except ValueError as exc:
             raise DeskCallError(f"--period {exc}", ExitCode.usage) from None
     query = {**params, "period": period, "format": fmt, "lang": lang}
-    client = ReportClient(desk, read_token(token_file), timeout=REPORT_TIMEOUT)
+    client = DeskClient(desk, read_token(token_file), timeout=REPORT_TIMEOUT)
     with client:
         answer = client.download(path_for("reports", kind), query)
     name = served_name(answer.headers.get("content-disposition"), f"{kind}.{fmt}")

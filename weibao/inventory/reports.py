@@ -3,28 +3,18 @@ the raw data behind them is kept, and when they are sent.
 
 Every key has a default, so an inventory without the section still gets reports (with
 the company named "weibao" on the cover). This module imports nothing from
-:mod:`weibao.inventory.model`, so the model can import it.
+:mod:`weibao.inventory.model`, so the model can import it; its duration type is the one
+:mod:`weibao.inventory.notify` defines (also free of the model).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
-from weibao.durations import format_duration, parse_duration
-
-
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    return parse_duration(str(value))
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(format_duration)]
+from weibao.inventory.notify import Duration
 
 
 class _Strict(BaseModel):
