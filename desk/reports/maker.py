@@ -126,5 +126,3 @@ def download_path(request: ReportRequest) -> str:
     }
     params = urlencode({k: v for k, v in query.items() if v is not None})
     return f"/api/v1/reports/{request.kind}?{params}"
-
-
