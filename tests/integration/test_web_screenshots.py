@@ -124,8 +124,7 @@ def review(
             problems.append(f"{label}: status {None if answer is None else answer.status}")
         if width_name == "phone":
             widths: Any = page.evaluate(
-                "() => [document.documentElement.scrollWidth,"
-                " document.documentElement.clientWidth]"
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
             )
             if widths[0] > widths[1]:
                 wide = page.evaluate(
