@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="rounds per measurement (default 3)")
     parser.add_argument("--no-hourly", action="store_true", help="skip the month's hourly rows")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--keep", type=Path, help="write the databases here and keep them (to re-measure)"
+    )
     args = parser.parse_args(argv)
     q = args.quick
     args.rounds = args.rounds or (1 if q else 3)
@@ -538,8 +541,12 @@ def main(argv: list[str] | None = None) -> None:
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     progress("making ticket templates with the desk's own code")
     templates = tickets.make_templates(progress, starts=1 if args.quick else None)
-    with tempfile.TemporaryDirectory(prefix="weibao-bench-report-") as tmp:
-        doc["backends"] = [run_backend(k, args, templates, Path(tmp)) for k in kinds]
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        doc["backends"] = [run_backend(k, args, templates, args.keep) for k in kinds]
+    else:
+        with tempfile.TemporaryDirectory(prefix="weibao-bench-report-") as tmp:
+            doc["backends"] = [run_backend(k, args, templates, Path(tmp)) for k in kinds]
     doc["targets"] = targets(doc["backends"])
     doc["load"] = {"before": load_before, "after": os.getloadavg()}
     doc["seconds"] = round(time.monotonic() - started, 1)

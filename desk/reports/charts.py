@@ -1,10 +1,13 @@
 """The reports' charts, drawn with matplotlib and returned as inline SVG.
 
 Each chart is its own :class:`~matplotlib.figure.Figure` (never pyplot, whose global figure
-registry is not safe in a server). Text is written as glyph outlines (matplotlib's SVG
-default, checked by a test), so a chart prints the same where no CJK font is installed;
-Noto Sans CJK SC from Debian's fonts-noto-cjk is registered with the font manager once,
-on first use. Element ids are prefixed per chart, so several charts can share one HTML page.
+registry is not safe in a server). Text stays text (``<text>`` with the report's font
+stack), not matplotlib's default glyph outlines: the PDF draws it with the Noto Sans CJK
+it embeds anyway, a browser with its own CJK font, and a chart of outlines cost WeasyPrint
+a thousand ``<use>`` nodes and about 50 MB per report. matplotlib lays the text out with
+Noto Sans CJK SC from Debian's fonts-noto-cjk (registered with the font manager once, on
+first use), the same face the PDF prints, so labels fit where they were placed. Element ids
+are prefixed per chart, so several charts can share one HTML page.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from functools import cache
 from itertools import count
 from pathlib import Path
 
-from matplotlib import font_manager
+from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -28,6 +31,8 @@ from weibao.levels import Level
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FAMILY = ["Noto Sans CJK SC", "DejaVu Sans"]
+SVG_FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif"
+"""The font stack of the charts' text in the page: the report's own (see base.html)."""
 LOWEST = 30
 """A chart shows at most this many devices (the least available) so it stays readable."""
 
@@ -83,7 +88,8 @@ def _svg(figure: Figure) -> str:
     """The figure as an embeddable ``<svg>`` element with ids unique to this chart."""
     _style(figure)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    with rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<!--.*?-->|<metadata>.*?</metadata>", "", text, flags=re.S)
@@ -93,6 +99,7 @@ def _svg(figure: Figure) -> str:
     text = re.sub(r'<defs>\s*<style type="text/css">.*?</style>\s*</defs>', "", text, flags=re.S)
     text = text.replace("<svg ", '<svg stroke-linejoin="round" stroke-linecap="butt" ', 1)
     text = re.sub(r'\bstyle="([^"]*)"', _attributes, text)
+    text = re.sub(r'font-family="[^"]*"', f'font-family="{SVG_FONTS}"', text)
     prefix = f"c{next(_ids)}-"
     text = re.sub(r'\bid="', f'id="{prefix}', text)
     return re.sub(r'(href="#|url\(#)', lambda match: match[1] + prefix, text)
@@ -151,7 +158,15 @@ def availability_chart(points: Sequence[tuple[str, float | None]], language: str
     axes.grid(axis="x", color=_GRID, linewidth=0.5)
     axes.set_axisbelow(True)
     for index, value in enumerate(values):
-        axes.text(value, index, f" {value * 100:.2f}%", va="center", fontsize=7, color=_INK)
+        axes.annotate(
+            f"{value * 100:.2f}%",
+            (value, index),
+            xytext=(2, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+            color=_INK,
+        )
     return Chart(svg=_svg(figure), caption=caption)
 
 
