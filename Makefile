@@ -1,7 +1,7 @@
 # The two commands a newcomer needs; both set everything up themselves.
 #   make run   start the desk on embedded defaults (SQLite, ./inventory.yaml, loopback)
 #   make test  run the whole test suite (installs the real peers it needs)
-.PHONY: run test lint check bench clean
+.PHONY: run test lint check bench agent clean
 
 run:
 	@scripts/bootstrap.sh
@@ -21,5 +21,10 @@ check:
 	@scripts/bootstrap.sh
 	.venv/bin/weibao check -i inventory.yaml -r rules/pack
 
+# The host agent as one file for customers' servers (docs/agent.md): dist/weibao-agent-*.pex
+agent:
+	@scripts/bootstrap.sh
+	.venv/bin/python scripts/build_agent.py
+
 clean:
-	rm -rf .venv var .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf .venv var dist .pytest_cache .ruff_cache .mypy_cache .hypothesis

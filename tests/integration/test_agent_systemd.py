@@ -18,7 +18,8 @@ from tests.peers import require_peer
 
 pytestmark = pytest.mark.integration
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "weibao-agent.service"
-INSTALLED = "/opt/weibao/bin/python"
+INSTALLED = "/usr/bin/python3"
+AGENT = "/opt/weibao-agent/weibao-agent.pex"
 
 
 def settings(text: str) -> dict[str, list[str]]:
@@ -71,6 +72,10 @@ def test_the_unit_is_hardened_and_restarts_only_when_it_can_help() -> None:
     assert {key: unit.get(key, [None])[-1] for key in expected} == expected
     assert "3" in unit["RestartPreventExitStatus"][0].split()  # the desk refused the token
     [start] = unit["ExecStart"]
-    assert start.startswith(INSTALLED + " -I -m agent ")  # isolated: no cwd, no PYTHON*
+    assert start.startswith(f"{INSTALLED} -I {AGENT} ")  # isolated: no cwd, no PYTHON*
+    # The file unpacks itself into the unit's cache directory, the only place it may write
+    # besides the state directory.
+    assert unit["CacheDirectory"] == ["weibao-agent"]
+    assert "PEX_ROOT=/var/cache/weibao-agent/pex" in unit["Environment"]
     assert "--state-dir /var/lib/weibao-agent" in start  # the StateDirectory
     assert "--token-file /etc/weibao-agent/token" in start
