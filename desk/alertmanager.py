@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from desk.ingest import Ingestor
 from weibao.clock import Clock
@@ -36,6 +37,8 @@ SAMPLE = "alertmanager_alert"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Column sizes of the ticket store (rule 200, title 500).
 _MAX_NAME = 150
+_PLAIN_FINGERPRINT = re.compile(r"[0-9A-Za-z_.:-]{1,40}")
+"""What Alertmanager sends (16 hex digits); anything else is hashed before it names an id."""
 _MAX_TITLE = 500
 
 # -- the webhook's JSON --------------------------------------------------------------------
@@ -181,14 +184,31 @@ class Conversion:
     strangers: list[Observation] = field(default_factory=list)
 
 
-def stranger(alert: WebhookAlert, found: DeviceMatch, now: datetime) -> Observation:
+def stranger(alert: WebhookAlert, found: DeviceMatch, now: datetime) -> Observation | None:
     """An unmatched alert as an observation of the device it names (its first device
     label's value). Its id is stable across Alertmanager's repeats, so a resend every
-    ``repeat_interval`` is stored once."""
+    ``repeat_interval`` is stored once. None where the label cannot name a device (a
+    control character, say): the alert is still listed as unmatched in the answer."""
     alertname = (alert.labels.get("alertname") or "alert")[:_MAX_NAME]
     named = next(iter(found.tried.values()), "") or f"alertmanager:{alertname}"
     fingerprint = alert_fingerprint(alert)
+    if not _PLAIN_FINGERPRINT.fullmatch(fingerprint):
+        fingerprint = hashlib.sha256(fingerprint.encode("utf-8", "replace")).hexdigest()[:16]
     since = _observed_at(alert, now)
+    try:
+        return _stranger_observation(alert, named, fingerprint, since, alertname, found)
+    except ValidationError:
+        return None
+
+
+def _stranger_observation(
+    alert: WebhookAlert,
+    named: str,
+    fingerprint: str,
+    since: datetime,
+    alertname: str,
+    found: DeviceMatch,
+) -> Observation:
     return Observation(
         id=f"am-{fingerprint}-{alert.status}-{int(since.timestamp())}"[:64],
         device=named[:200],
@@ -268,7 +288,9 @@ def convert(
                     reason=found.reason,
                 )
             )
-            out.strangers.append(stranger(alert, found, now))
+            observed = stranger(alert, found, now)
+            if observed is not None:
+                out.strangers.append(observed)
             continue
         alarm = to_alarm(alert, found.device, settings, now)
         (out.firing if alert.status == "firing" else out.cleared).append(alarm)

@@ -323,6 +323,20 @@ def test_unmatched_alerts_list_their_device_among_the_unknown_ones(desk: Desk) -
     assert "no inventory device" in node["identity"]["unmatched"]
 
 
+def test_odd_fingerprints_and_device_labels_are_answered_not_a_500(desk: Desk) -> None:
+    """schemathesis found these (a control character in a fingerprint made an invalid
+    observation id): the alert is still answered as unmatched; what names no device is
+    not listed among the unknown devices, the rest is under a hashed id."""
+    answer = desk.send(
+        alert(fingerprint="am-\x10\U000ba38d\x19", alertname="Odd", instance="10.9.9.8:9100"),
+        alert(fingerprint="ffffffffffffffff", alertname="Worse", instance="bad\x07name"),
+    )
+    assert answer["unmatched"] == 2
+    assert len(answer["unmatched_alerts"]) == 2
+    listed = desk.client.get("/api/v1/devices/unknown", headers=desk.token(Role.engineer))
+    assert [d["device"] for d in listed.json()["items"]] == ["10.9.9.8:9100"]
+
+
 def test_a_shared_address_is_resolved_by_a_device_label(desk: Desk) -> None:
     number = desk.send(alert(device="beta-his", instance=f"{SHARED}:9100"))["tickets_opened"][0]
     assert desk.ticket(number)["customer"] == "Beta Hospital"
