@@ -44,8 +44,20 @@ def agent_requirements() -> list[str]:
 
 
 def _imports(path: Path) -> set[str]:
+    """What a module imports when it runs: ``if TYPE_CHECKING:`` blocks are left out (the
+    agent names pydantic's Observation only for mypy, and must not carry pydantic)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

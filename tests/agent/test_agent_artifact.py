@@ -53,13 +53,15 @@ def test_it_holds_the_agent_its_core_modules_and_its_dependencies_only(artefact:
     top = {name.split("/")[0] for name in names}
     assert top == {"agent", "weibao", "__pex__", "__main__.py", "PEX-INFO", ".bootstrap", ".deps"}
     core = {name for name in names if name.startswith("weibao/") and name.endswith(".py")}
-    assert "weibao/observation.py" in core
+    assert "weibao/logs.py" in core
+    # Observation (pydantic) is named for mypy only: the agent writes plain dicts.
+    assert "weibao/observation.py" not in core
     assert not any(name.startswith(("weibao/cli/", "weibao/inventory/")) for name in core)
     wheels = {
         name.split("/")[1].split("-")[0].lower() for name in names if name.startswith(".deps/")
     }
-    assert {"psutil", "httpx", "prometheus_client", "pydantic"} <= wheels
-    assert wheels.isdisjoint(DESK_ONLY)
+    assert {"psutil", "httpx", "prometheus_client"} <= wheels
+    assert wheels.isdisjoint((*DESK_ONLY, "pydantic", "pydantic_core"))
     info = json.loads(zipfile.ZipFile(artefact).read("PEX-INFO"))
     assert info["entry_point"] == "agent" and info["venv"] is True
 
@@ -92,5 +94,6 @@ def test_the_weibao_modules_it_packs_are_what_the_agent_imports() -> None:
     names = {
         ".".join(p.relative_to(ROOT).with_suffix("").parts) for p in build_agent.core_modules()
     }
-    assert {"weibao.__init__", "weibao.observation", "weibao.levels", "weibao.logs"} <= names
+    assert {"weibao.__init__", "weibao.errors", "weibao.clock", "weibao.logs"} <= names
+    assert "weibao.observation" not in names  # imported for type checking only
     assert not any(name.startswith(("weibao.cli", "weibao.inventory")) for name in names)
