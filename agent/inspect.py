@@ -12,7 +12,7 @@ before.
 Names follow ``docs/observations.md``; ``meta`` carries the server's identity, on full
 inspections its asset facts (:mod:`agent.facts`), and, for every reading that could not
 be taken, ``unknown.<sample>`` with the reason. The
-observation is built as the plain dict the desk receives (:mod:`agent.wire`).
+observation is built as the plain dict the desk receives (:mod:`weibao.delivery.wire`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from agent.identity import BootMemory, Identity
 from agent.processes import top_processes
 from agent.rates import Rates
 from agent.snapshot import CpuTimes, Snapshot
-from agent.wire import WireObservation, WireSample, observation
-from agent.wire import sample as _sample
 from weibao import __version__
 from weibao.clock import Clock
+from weibao.delivery.wire import WireObservation, WireSample, observation
+from weibao.delivery.wire import sample as _sample
 
 MAX_FAILED_UNITS_LISTED = 20
 

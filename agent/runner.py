@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from agent.push import Failure, PushClient, PushError
-from agent.spool import Spool
 from agent.stats import AgentStats
-from agent.wire import WireObservation
+from weibao.delivery.push import Failure, PushClient, PushError
+from weibao.delivery.spool import Spool
+from weibao.delivery.wire import WireObservation
 from weibao.logs import log_event
 
 log = logging.getLogger("weibao.agent")

@@ -25,10 +25,10 @@ from agent.facts import read_facts
 from agent.host import Host
 from agent.identity import BootMemory, Identity, read_identity
 from agent.inspect import Inspector
-from agent.spool import MiB, Spool
 from agent.stats import AgentStats
-from agent.wire import WireObservation
 from weibao.clock import SystemClock
+from weibao.delivery.spool import MiB, Spool
+from weibao.delivery.wire import WireObservation
 from weibao.errors import WeibaoError
 from weibao.logs import log_event
 
@@ -157,8 +157,8 @@ def _push(
     stats: AgentStats,
     stop: threading.Event,
 ) -> None:
-    from agent.push import Failure, PushClient, PushError, read_token, tls_verification
     from agent.runner import AgentRunner
+    from weibao.delivery.push import Failure, PushClient, PushError, read_token, tls_verification
 
     assert config.token_file is not None  # config.check() saw to it
     token = read_token(config.token_file)

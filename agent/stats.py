@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.spool import Spool
+from weibao.delivery.spool import Spool
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from agent.wire import WireObservation, WireSample
+from weibao.delivery.wire import WireObservation, WireSample
 
 GiB = 1024**3
 

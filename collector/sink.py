@@ -1,9 +1,10 @@
-"""Where the collector's observations go: a seam so ``collector`` never imports ``agent``.
+"""Where the collector's observations go: a seam between inspecting and delivering.
 
-The command (:mod:`weibao.cli.collector_cmd`) wires the agent's push client and disk
-spool behind this protocol; tests pass a list. ``deliver`` is awaited by one task at a
-time, so an implementation needs no locking, and is async so a slow desk can be pushed
-to from a thread without blocking the inspections.
+The command (:mod:`weibao.cli.collector_cmd`) wires the push client and disk spool of
+:mod:`weibao.delivery`, which the agent uses too, behind this protocol; tests pass a
+list. ``deliver`` is awaited by one task at a time, so an implementation needs no
+locking, and is async so a slow desk can be pushed to from a thread without blocking the
+inspections.
 """
 
 from __future__ import annotations

@@ -1,73 +1,160 @@
-"""Dependencies point one way: agent, collector and rules depend on weibao only; desk on
-all; the weibao domain imports no I/O library (only its command wires everything)."""
+"""Dependencies point one way, and each package says what it may import.
+
+- ``agent``, ``collector``, ``rules`` and ``lab`` import only ``weibao`` (its domain and
+  :mod:`weibao.delivery`), never its command (``weibao.cli``), never each other.
+- ``desk`` imports ``weibao``, ``rules`` and ``collector`` (it runs the rules and may run
+  the collector in-process), never the agent, the demo lab or the command.
+- ``weibao``'s domain (everything but ``weibao.cli`` and ``weibao.delivery``) imports no
+  I/O library and no other package of ours: pydantic, PyYAML and croniter only.
+- ``weibao.delivery`` (the push client and the disk spool the agent and the collector
+  share) adds httpx, nothing else.
+- ``weibao.cli``, the ``weibao`` command, is the one place that wires everything; nothing
+  imports it but itself.
+
+Imports are read from every module's source, dotted names in full, whether at the top of
+the module or inside a function; ``if TYPE_CHECKING:`` imports count too (they are still
+a dependency a reader must know of).
+"""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"weibao", "agent", "collector", "rules", "desk", "lab"}
-IO_LIBS = {"psutil", "pysnmp", "paramiko", "httpx", "sqlalchemy", "alembic", "fastapi", "uvicorn"}
+IO_LIBS = {
+    "psutil", "pysnmp", "paramiko", "httpx", "sqlalchemy", "alembic", "fastapi", "uvicorn",
+    "psycopg", "weasyprint", "matplotlib", "openpyxl", "jinja2", "argon2", "prometheus_client",
+    "socket", "subprocess", "ssl", "asyncio", "urllib.request", "http.client", "http.server",
+}  # fmt: skip
+"""Libraries and modules that reach the network, a device, a database or the disk."""
+DOMAIN_LIBS = {"pydantic", "pydantic_core", "yaml", "croniter", "annotated_types"}
 
 
-def imported_roots(path: Path) -> set[str]:
+def imports(path: Path) -> set[str]:
+    """Every module name the file imports, dotted in full (``from a.b import c`` gives
+    ``a.b`` and ``a.b.c``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    roots: set[str] = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def roots(names: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in names}
+
+
+def io_of(names: set[str]) -> set[str]:
+    """The I/O libraries among the names (``urllib.parse`` is none, ``urllib.request`` is)."""
+    return {lib for lib in IO_LIBS for name in names if name == lib or name.startswith(lib + ".")}
 
 
 def modules(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
-ALLOWED = {
-    "agent": {"weibao", "agent"},
-    "collector": {"weibao", "collector"},
-    "rules": {"weibao", "rules"},
-    "lab": {"weibao", "lab"},
+def where(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def is_command(path: Path) -> bool:
+    return where(path).startswith("weibao/cli/")
+
+
+def is_delivery(path: Path) -> bool:
+    return where(path).startswith("weibao/delivery/")
+
+
+def uses_command(names: set[str]) -> bool:
+    return any(name == "weibao.cli" or name.startswith("weibao.cli.") for name in names)
+
+
+OTHERS = {
+    "agent": {"weibao"},
+    "collector": {"weibao"},
+    "rules": {"weibao"},
+    "lab": {"weibao"},
+    "desk": {"weibao", "rules", "collector"},
 }
+"""The packages of ours each package may import besides itself."""
 
 
-def test_no_product_package_imports_the_demo_lab() -> None:
-    offenders = [
-        str(path.relative_to(ROOT))
-        for package in ("weibao", "agent", "collector", "rules", "desk")
-        for path in modules(package)
-        if "lab" in imported_roots(path)
-        and path.relative_to(ROOT).as_posix() != "weibao/cli/lab_cmd.py"
-    ]
-    assert offenders == []
-
-
-@pytest.mark.parametrize("package", sorted(ALLOWED))
-def test_leaf_packages_depend_on_weibao_only(package: str) -> None:
-    offenders = {
-        str(path.relative_to(ROOT)): sorted((imported_roots(path) & OURS) - ALLOWED[package])
-        for path in modules(package)
-    }
-    assert {k: v for k, v in offenders.items() if v} == {}
+@pytest.mark.parametrize("package", sorted(OTHERS))
+def test_each_package_imports_only_what_it_may(package: str) -> None:
+    allowed = OTHERS[package] | {package}
+    offenders = {}
+    for path in modules(package):
+        names = imports(path)
+        bad = sorted((roots(names) & OURS) - allowed)
+        if uses_command(names):
+            bad.append("weibao.cli")
+        if bad:
+            offenders[where(path)] = bad
+    assert offenders == {}
 
 
 def test_weibao_domain_imports_no_io_and_no_other_package() -> None:
     offenders = {}
     for path in modules("weibao"):
-        if "cli" in path.relative_to(ROOT / "weibao").parts:
-            continue  # the command is the one place that wires the parts together
-        bad = imported_roots(path) & ((OURS - {"weibao"}) | IO_LIBS)
-        if bad:
-            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+        if is_command(path) or is_delivery(path):
+            continue
+        names = imports(path)
+        bad = (roots(names) & (OURS - {"weibao"})) | io_of(names)
+        if uses_command(names) or any(n.startswith("weibao.delivery") for n in names):
+            bad.add("weibao.cli / weibao.delivery")
+        outside = roots(names) - OURS - DOMAIN_LIBS - set(sys.stdlib_module_names)
+        if bad or outside:
+            offenders[where(path)] = sorted(bad | outside)
     assert offenders == {}
+
+
+def test_delivery_adds_httpx_and_nothing_else() -> None:
+    offenders = {}
+    for path in (p for p in modules("weibao") if is_delivery(p)):
+        names = imports(path)
+        bad = ((roots(names) & (OURS - {"weibao"})) | io_of(names)) - {"httpx", "ssl"}
+        if uses_command(names):
+            bad.add("weibao.cli")
+        if bad:
+            offenders[where(path)] = sorted(bad)
+    assert modules("weibao/delivery")  # the check looks at something
+    assert offenders == {}
+
+
+def test_nothing_but_the_command_imports_the_command() -> None:
+    offenders = [
+        where(path)
+        for package in sorted(OURS)
+        for path in modules(package)
+        if not is_command(path) and uses_command(imports(path))
+    ]
+    assert offenders == []
+
+
+def test_every_package_is_gated_by_mypy_strict() -> None:
+    import tomllib
+
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["strict"] is True
+    assert set(mypy["packages"]) == OURS
 
 
 def test_the_check_itself_sees_imports(tmp_path: Path) -> None:
     sample = tmp_path / "m.py"
-    sample.write_text("import desk.api\nfrom rules.api import Engine\nimport os\n")
-    assert imported_roots(sample) == {"desk", "rules", "os"}
+    sample.write_text(
+        "import desk.api\nfrom rules.api import Engine\nimport os\n"
+        "def f():\n    from weibao.cli.main import main\n"
+    )
+    names = imports(sample)
+    assert roots(names) == {"desk", "rules", "os", "weibao"}
+    assert uses_command(names)
+    assert not uses_command({"weibao.clock", "weibao.client"})

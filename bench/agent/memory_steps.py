@@ -56,7 +56,7 @@ def main() -> None:
         held["server"] = serve_metrics(registry, "127.0.0.1", 0)
 
     def push_client() -> None:
-        from agent.push import PushClient, tls_verification
+        from weibao.delivery.push import PushClient, tls_verification
 
         held["client"] = PushClient("https://127.0.0.1:9", "t", verify=tls_verification(None))
 

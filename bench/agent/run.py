@@ -174,7 +174,9 @@ def measure_inspections(count: int) -> dict[str, float]:
     return dict(json.loads(done.stdout))
 
 
-SERVICE_IMPORTS = "import agent.cli, agent.service, agent.metrics, agent.push, agent.runner"
+SERVICE_IMPORTS = (
+    "import agent.cli, agent.service, agent.metrics, weibao.delivery.push, agent.runner"
+)
 
 
 def import_costs() -> list[tuple[str, float]]:

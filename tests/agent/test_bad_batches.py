@@ -19,9 +19,7 @@ from sqlalchemy import func, select
 
 import rules
 from agent.metrics import agent_families
-from agent.push import PushClient
 from agent.runner import AgentRunner
-from agent.spool import Spool
 from agent.stats import AgentStats
 from desk.api import create_app
 from desk.model import Role
@@ -31,6 +29,8 @@ from desk.storage.tables import ObservationRow
 from desk.tokens import issue_token
 from tests.desk.conftest import IMMEDIATE_RULES, INVENTORY
 from weibao.clock import FrozenClock
+from weibao.delivery.push import PushClient
+from weibao.delivery.spool import Spool
 from weibao.inventory.model import Inventory
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -169,7 +169,7 @@ def test_a_failed_write_leaves_no_tmp_file(tmp_path: Path, monkeypatch: pytest.M
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("agent.spool.os.fsync", full)
+    monkeypatch.setattr("weibao.delivery.spool.os.fsync", full)
     with pytest.raises(OSError):
         spool.put([wire(1)])
     assert not list(tmp_path.glob("*.tmp")) and spool.batches == 0 and spool.write_errors == 1
@@ -186,7 +186,7 @@ def test_recovery_after_a_full_disk_names_the_disk_not_a_full_spool(
 
     with caplog.at_level(logging.INFO):
         with monkeypatch.context() as patched:
-            patched.setattr("agent.spool.os.fsync", full)
+            patched.setattr("weibao.delivery.spool.os.fsync", full)
             assert runner.run_once() is True  # sent straight from memory
             assert runner.run_once() is True
         assert runner.run_once() is True  # the disk has room again

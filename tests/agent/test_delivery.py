@@ -18,12 +18,12 @@ import pytest
 
 from agent.identity import Identity
 from agent.inspect import Inspector
-from agent.push import PushClient
 from agent.runner import AgentRunner
 from agent.service import AgentConfig, DeskRefused, DeskUnreachable, run_agent
-from agent.spool import Spool
 from tests.agent.conftest import healthy_commands, make_host
 from weibao.clock import FrozenClock
+from weibao.delivery.push import PushClient
+from weibao.delivery.spool import Spool
 
 FAKE_DESK = Path(__file__).with_name("fake_desk.py")
 TOKEN = "wb_agent_delivery_test_0123456789"

@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.listen import parse_listen
 from agent.metrics import make_registry, serve_metrics
-from agent.spool import Spool
 from agent.stats import AgentStats
 from tests.agent.conftest import healthy_commands, make_host
+from weibao.delivery.spool import Spool
 from weibao.errors import WeibaoError
 from weibao.observation import Observation, Sample
 

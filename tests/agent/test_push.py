@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from agent.push import Failure, PushClient, PushError, read_token, tls_verification
+from weibao.delivery.push import Failure, PushClient, PushError, read_token, tls_verification
 from weibao.errors import WeibaoError
 from weibao.observation import Observation, Sample
 

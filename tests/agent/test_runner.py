@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.push import Failure, PushClient, PushError
 from agent.runner import AgentRunner
-from agent.spool import Spool
+from weibao.delivery.push import Failure, PushClient, PushError
+from weibao.delivery.spool import Spool
 from weibao.observation import Observation, Sample
 
 START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)

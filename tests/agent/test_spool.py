@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.spool import Spool
+from weibao.delivery.spool import Spool
 from weibao.observation import Observation, Sample
 
 START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.wire import observation, rfc3339, sample, to_wire
+from weibao.delivery.wire import observation, rfc3339, sample, to_wire
 from weibao.observation import Observation, Sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ def test_pydantic_observations_and_the_agents_dicts_go_out_alike() -> None:
 def test_the_agent_never_loads_pydantic_and_its_command_loads_only_what_it_needs() -> None:
     probe = (
         "import sys, agent.cli; light = sorted(sys.modules); "
-        "import agent.service, agent.inspect, agent.spool, agent.runner, agent.push, "
+        "import agent.service, agent.inspect, weibao.delivery.spool, agent.runner, weibao.delivery.push, "
         "agent.metrics; print(' '.join(m for m in ('httpx', 'prometheus_client') "
         "if m in light)); print(' '.join(m for m in ('pydantic', 'typer') if m in sys.modules))"
     )

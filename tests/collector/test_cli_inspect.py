@@ -12,12 +12,12 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from agent.push import PushClient
-from agent.spool import Spool
 from collector.driver import Driver
 from tests.collector.test_runner import START, FakeDriver, VirtualTime, device, make_inventory
 from weibao.cli import collector_cmd, inspect_cmd, probe_cmd
 from weibao.clock import FrozenClock
+from weibao.delivery.push import PushClient
+from weibao.delivery.spool import Spool
 from weibao.observation import Observation, Source
 
 app = typer.Typer()

@@ -22,10 +22,10 @@ import pytest
 from prometheus_client import generate_latest
 
 from agent.metrics import make_registry
-from agent.spool import Spool
 from agent.stats import AgentStats
 from tests.agent.conftest import healthy_commands, make_host
 from tests.peers import require_peer
+from weibao.delivery.spool import Spool
 from weibao.observation import Observation, Sample
 
 pytestmark = pytest.mark.integration

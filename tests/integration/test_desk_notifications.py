@@ -15,7 +15,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from agent.push import PushClient
+from weibao.delivery.push import PushClient
 from weibao.observation import Observation, Sample
 
 from ..desk.notify.hookserver import HookServer

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.push import PushClient
 from tests.integration.desk_process import WEIBAO, free_port, serve_desk
+from weibao.delivery.push import PushClient
 from weibao.observation import Observation, Sample
 
 INVENTORY = """\

@@ -23,10 +23,10 @@ from weibao.cli.probe_cmd import split_target
 from weibao.logs import log_event
 
 if TYPE_CHECKING:
-    from agent.push import PushClient
-    from agent.spool import Spool
     from collector.sink import Sink
     from collector.traps.catalog import Catalog
+    from weibao.delivery.push import PushClient
+    from weibao.delivery.spool import Spool
     from weibao.inventory.model import DeviceContext, Inventory
     from weibao.observation import Observation
 
@@ -63,8 +63,8 @@ def collector(
     ),
 ) -> None:
     """Inspect devices on their schedules and push the observations to the desk."""
-    from agent.push import PushClient, PushError, read_token, tls_verification
-    from agent.spool import Spool
+    from weibao.delivery.push import PushClient, PushError, read_token, tls_verification
+    from weibao.delivery.spool import Spool
     from weibao.errors import WeibaoError
     from weibao.logs import setup_logging
 
@@ -196,7 +196,7 @@ class SpoolSink:
         """Raises PushError only when the desk refuses the collector itself (fatal)."""
         import time
 
-        from agent.push import Failure, PushError
+        from weibao.delivery.push import Failure, PushError
 
         self.spool.put(batch)
         deadline = time.monotonic() + FLUSH_BUDGET

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from agent.wire import WireObservation, to_wire
+from weibao.delivery.wire import WireObservation, to_wire
 from weibao.errors import WeibaoError
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ Batches are replayed oldest first.
 A batch the desk refuses as invalid would block every later one if it stayed at the
 head, so it is moved to ``rejected/`` (itself bounded) and counted (``rejected``), where
 an engineer can read it; so is a file that no longer parses as a list of observations
-(the desk judges the rest: the spool does not load pydantic, see :mod:`agent.wire`),
+(the desk judges the rest: the spool does not load pydantic, see :mod:`weibao.delivery.wire`),
 and a batch that is not JSON at all (NaN or ±Infinity, which JSON cannot carry and the
 desk refuses). Each is logged with its reason (``agent.batch_set_aside``).
 
@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.wire import WireObservation, to_wire
+from weibao.delivery.wire import WireObservation, to_wire
 from weibao.logs import log_event
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _SUFFIX = ".json"
 REJECTED = "rejected"
 MiB = 1024 * 1024
-log = logging.getLogger("weibao.agent.spool")
+log = logging.getLogger("weibao.weibao.delivery.spool")
 NOT_JSON = "a value is NaN or ±Infinity, which JSON cannot carry and the desk refuses"
 
 
