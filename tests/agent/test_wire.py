@@ -71,9 +71,10 @@ def test_pydantic_observations_and_the_agents_dicts_go_out_alike() -> None:
 def test_the_agent_never_loads_pydantic_and_its_command_loads_only_what_it_needs() -> None:
     probe = (
         "import sys, agent.cli; light = sorted(sys.modules); "
-        "import agent.service, agent.inspect, weibao.delivery.spool, agent.runner, weibao.delivery.push, "
-        "agent.metrics; print(' '.join(m for m in ('httpx', 'prometheus_client') "
-        "if m in light)); print(' '.join(m for m in ('pydantic', 'typer') if m in sys.modules))"
+        "import agent.service, agent.inspect, weibao.delivery.spool, agent.runner, "
+        "weibao.delivery.push, agent.metrics; "
+        "print(' '.join(m for m in ('httpx', 'prometheus_client') if m in light)); "
+        " print(' '.join(m for m in ('pydantic', 'typer') if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-I", "-c", probe],
