@@ -20,9 +20,6 @@ class Topology:
         self._cut: dict[str, bool] = {}
         self._roots: dict[str, tuple[str, ...]] = {}
 
-    def is_down(self, device: str) -> bool:
-        return device in self._down
-
     def is_cut_off(self, device: str) -> bool:
         return self._cut_off(device, frozenset())
 

@@ -49,10 +49,6 @@ class Level(StrEnum):
     def colour(self) -> str:
         return _INFO[self][2]
 
-    @property
-    def default_sla(self) -> SlaTerms:
-        return DEFAULT_SLA[self]
-
     def is_worse_than(self, other: Level) -> bool:
         return self.rank < other.rank
 

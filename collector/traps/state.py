@@ -132,10 +132,6 @@ class TrapState:
                 out.append(device)
         return out
 
-    def forget_devices(self, keep: set[str]) -> None:
-        for device in [d for d in self._devices if d not in keep]:
-            del self._devices[device]
-
     def _expire(self, mem: _Device, now: float) -> None:
         for _, event in mem.events.values():
             while event.times and event.times[0] <= now - self.window:
