@@ -210,3 +210,47 @@ def test_an_unusable_ca_file_is_refused_at_start(tmp_path: Path) -> None:
     (tmp_path / "junk.pem").write_text("not a certificate")
     with pytest.raises(WeibaoError, match="cannot use the CA file"):
         tls_verification(tmp_path / "junk.pem")
+
+
+def test_a_batch_over_the_desks_limits_goes_as_several_requests() -> None:
+    from weibao.delivery import push as push_module
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"accepted": len(json.loads(request.content))})
+
+    client = PushClient("http://desk.test", "wb_token", transport=httpx.MockTransport(handler))
+    batch = [obs() for _ in range(push_module.MAX_PER_REQUEST * 2 + 7)]
+    result = client.push(batch)
+    assert result.accepted == len(batch)
+    sizes = [len(json.loads(r.content)) for r in seen]
+    assert sizes == [push_module.MAX_PER_REQUEST, push_module.MAX_PER_REQUEST, 7]
+    sent = [o["id"] for r in seen for o in json.loads(r.content)]
+    assert sent == [str(o.id) for o in batch]  # in order, each once
+
+
+def test_big_observations_are_split_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from weibao.delivery import push as push_module
+
+    monkeypatch.setattr(push_module, "MAX_REQUEST_BYTES", 2_000)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"accepted": len(json.loads(request.content))})
+
+    client = PushClient("http://desk.test", "wb_token", transport=httpx.MockTransport(handler))
+    up = [Sample(name="up", value=1)]
+    big = [
+        Observation(device="hq-db-01", source="agent", time=NOW, samples=up, meta={"n": "x" * 900})
+        for _ in range(5)
+    ]
+    assert client.push(big).accepted == 5
+    assert all(len(r.content) <= 2_000 for r in seen) and len(seen) >= 3
+    # One observation larger than the budget still goes, alone: the desk judges it.
+    huge = Observation(device="hq-db-01", source="agent", time=NOW, samples=up, meta={"n": "y"})
+    huge.meta["n"] = "y" * 5_000
+    seen.clear()
+    assert client.push([huge]).accepted == 1 and len(seen) == 1

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from weibao.observation import Observation
 
 PUSH_PATH = "/api/v1/observations"
+MAX_PER_REQUEST = 500
+"""Observations per request: half the desk's limit (docs/desk.md "API limits")."""
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+"""Body bytes per request, well under the desk's 64 MiB: a collector's round of thousands
+of devices, or a backlog, goes as several requests instead of one the desk refuses."""
 
 
 class Failure(StrEnum):
@@ -116,18 +121,23 @@ class PushClient:
         self._client.close()
 
     def push(self, observations: Sequence[Observation | WireObservation]) -> PushResult:
-        """Send a batch; raise PushError when the desk does not take it."""
-        try:
-            body = json.dumps([to_wire(obs) for obs in observations], allow_nan=False)
-        except ValueError:
-            # NaN or ±Infinity: no desk can read it, so retrying would block the spool.
-            raise PushError(
-                "the batch holds a value that is NaN or ±Infinity, which JSON cannot carry",
-                Failure.rejected,
-            ) from None
+        """Send a batch, in as many requests as the desk's limits need; raise PushError
+        when the desk does not take one of them.
+
+        A failure part-way leaves the whole batch to be sent again: the desk stores each
+        observation id once, so what it already took comes back as duplicates.
+        """
+        accepted = duplicates = 0
+        for body in _bodies(observations):
+            result = self._post(body)
+            accepted += result.accepted
+            duplicates += result.duplicates
+        return PushResult(accepted=accepted, duplicates=duplicates)
+
+    def _post(self, body: bytes) -> PushResult:
         try:
             response = self._client.post(
-                PUSH_PATH, content=body.encode(), headers={"Content-Type": "application/json"}
+                PUSH_PATH, content=body, headers={"Content-Type": "application/json"}
             )
         except httpx.TimeoutException:
             raise PushError(
@@ -144,6 +154,31 @@ class PushClient:
         except httpx.TransportError as exc:
             raise PushError(f"cannot reach the desk at {self._url}: {exc}", Failure.retry) from None
         return _read_answer(response, self._url)
+
+
+def _bodies(observations: Sequence[Observation | WireObservation]) -> list[bytes]:
+    """The JSON request bodies of a batch: at most MAX_PER_REQUEST observations and, but
+    for a single observation larger than that, MAX_REQUEST_BYTES each."""
+    try:
+        encoded = [json.dumps(to_wire(obs), allow_nan=False).encode() for obs in observations]
+    except ValueError:
+        # NaN or ±Infinity: no desk can read it, so retrying would block the spool.
+        raise PushError(
+            "the batch holds a value that is NaN or ±Infinity, which JSON cannot carry",
+            Failure.rejected,
+        ) from None
+    bodies: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 2
+    for item in encoded:
+        if chunk and (len(chunk) >= MAX_PER_REQUEST or size + len(item) + 1 > MAX_REQUEST_BYTES):
+            bodies.append(b"[" + b",".join(chunk) + b"]")
+            chunk, size = [], 2
+        chunk.append(item)
+        size += len(item) + 1
+    if chunk or not bodies:
+        bodies.append(b"[" + b",".join(chunk) + b"]")
+    return bodies
 
 
 def _read_answer(response: httpx.Response, url: str) -> PushResult:
