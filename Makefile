@@ -1,6 +1,7 @@
 # The two commands a newcomer needs; both set everything up themselves.
 #   make run   start the desk on embedded defaults (SQLite, ./inventory.yaml, loopback)
 #   make test  run the whole test suite (installs the real peers it needs)
+#   make bench run every benchmark under bench/ and rewrite the figures in bench/RESULTS.md
 .PHONY: run test lint check bench agent clean
 
 run:
@@ -16,6 +17,10 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+
+bench:
+	@scripts/bootstrap.sh --peers
+	.venv/bin/python bench/run_all.py $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
 check:
 	@scripts/bootstrap.sh

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from weibao.inventory.checks import find_cycles
+from weibao.inventory.graph import find_cycles
 from weibao.inventory.model import Device, DeviceContext, DeviceKind
 
 NETWORK_KINDS = frozenset(

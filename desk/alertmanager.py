@@ -15,7 +15,7 @@ import hashlib
 import ipaddress
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -23,6 +23,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from desk.auth import Principal
 from desk.ingest import Ingestor
 from weibao.clock import Clock
 from weibao.inventory.alertmanager import AlertmanagerSettings
@@ -273,11 +274,28 @@ def convert(
     matcher: DeviceMatcher,
     settings: AlertmanagerSettings,
     now: datetime,
+    refusal: Callable[[str], str | None] = lambda _device: None,
 ) -> Conversion:
-    """Sort a payload's alerts into firing and cleared alarms, and those matching nothing."""
+    """Sort a payload's alerts into firing and cleared alarms, and those matching nothing.
+
+    ``refusal`` says why the caller's token may not speak for a device (its scope): such
+    an alert is answered as unmatched, with that reason, and nothing of it is stored.
+    """
     out = Conversion()
     for alert in payload.alerts:
         found = matcher.match(alert.labels)
+        refused = refusal(found.device) if found.device is not None else None
+        if refused:
+            out.unmatched.append(
+                UnmatchedAlert(
+                    alertname=alert.labels.get("alertname", ""),
+                    status=alert.status,
+                    fingerprint=alert_fingerprint(alert),
+                    tried=found.tried,
+                    reason=refused,
+                )
+            )
+            continue
         if found.device is None:
             out.unmatched.append(
                 UnmatchedAlert(
@@ -313,12 +331,21 @@ def alertmanager_router(
     matcher = DeviceMatcher(inventory, settings.device_labels)
     router = APIRouter(tags=["alertmanager"])
 
-    @router.post(PATH, response_model=AlertmanagerAnswer, dependencies=[pusher])
-    def receive_alerts(payload: WebhookPayload) -> AlertmanagerAnswer:
+    sites = {ctx.device.name: ctx.site.name for ctx in inventory.contexts()}
+
+    @router.post(PATH, response_model=AlertmanagerAnswer)
+    def receive_alerts(
+        payload: WebhookPayload, principal: Principal = pusher
+    ) -> AlertmanagerAnswer:
         """Alertmanager's webhook (version 4). Each alert goes to the device its labels
         name (see docs/alertmanager.md): firing opens a ticket or adds evidence, resolved
-        records the recovery; alerts matching no device are listed in the answer."""
-        result = convert(payload, matcher, settings, clock.now())
+        records the recovery; alerts matching no device, or a device outside the token's
+        scope, are listed in the answer."""
+
+        def refusal(device: str) -> str | None:
+            return principal.push_refusal(device, sites.get)
+
+        result = convert(payload, matcher, settings, clock.now(), refusal)
         outcome = ingestor.apply_external(result.firing, result.cleared)
         if result.strangers:
             ingestor.ingest(result.strangers)

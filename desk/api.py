@@ -65,10 +65,12 @@ _CODES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    409: "not_possible_now",
     413: "too_large",
+    422: "invalid_request",
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 503)
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 503)
 }
 
 
@@ -93,7 +95,6 @@ def create_app(
     pusher = Depends(auth.require(PUSH_ROLES, "push observations"))
     reader = Depends(auth.require(READ_ROLES, "read tickets"))
     staff = Depends(auth.require(STAFF_ROLES, "list devices not under contract"))
-    stock = Depends(auth.require(STAFF_ROLES, "manage spare parts"))
     manager = Depends(auth.require(MANAGER_ROLES, "read the notification outbox"))
     app = FastAPI(
         title="weibao desk",
@@ -140,6 +141,9 @@ def create_app(
         store.ping()
         return HealthOut(status="ok", database="ok")
 
+    sites = {ctx.device.name: ctx.site.name for ctx in inventory.contexts()}
+    site_of = sites.get
+
     @app.post("/api/v1/observations", response_model=IngestAnswer, tags=["observations"])
     def post_observations(
         body: Annotated[Observation | list[Observation], Body()],
@@ -153,6 +157,10 @@ def create_app(
                 status.HTTP_413_CONTENT_TOO_LARGE,
                 f"{len(batch)} observations in one request; send at most {max_batch} per request",
             )
+        for observation in batch:
+            refused = principal.push_refusal(observation.device, site_of)
+            if refused:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, refused)
         result = ingestor.ingest(batch)
         return IngestAnswer(
             accepted=result.accepted,
@@ -169,7 +177,8 @@ def create_app(
             items=[UnknownDeviceOut(**vars(r)) for r in store.unknown_devices()]
         )
 
-    app.include_router(ticket_router(store, workflow, clock, reader, stock, manager))
+    customers = [c.name for c in inventory.customers]
+    app.include_router(ticket_router(store, workflow, clock, reader, auth, manager, customers))
     app.include_router(alertmanager_router(ingestor, inventory, clock, pusher))
     app.include_router(metrics_router(store, ingestor, clock, collectors))
     app.include_router(device_metrics_router(store, inventory, clock, auth))
@@ -243,7 +252,7 @@ def _install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
         return _error(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"the request is not valid ({len(problems)} problem(s)); see problems, and "
-            "docs/observations.md for the observation format",
+            f"{_guide_for(request.url.path)}",
             code="invalid_request",
             problems=problems,
         )
@@ -272,6 +281,17 @@ def _install_error_handlers(app: FastAPI, log: logging.Logger) -> None:
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "the desk's database is unavailable; retry later (agents spool and retry)",
         )
+
+
+def _guide_for(path: str) -> str:
+    """Where the shape of what this path takes is described."""
+    if path.startswith("/api/v1/observations"):
+        return "docs/observations.md for the observation format"
+    if path.startswith("/api/v1/alertmanager"):
+        return "docs/alertmanager.md for the webhook"
+    if path.startswith("/api/v1/tickets/"):
+        return "the step's body in /docs (the API's OpenAPI page) or docs/desk.md"
+    return "this call's parameters in /docs (the API's OpenAPI page)"
 
 
 _UNSTORABLE = (

@@ -9,15 +9,16 @@ the reason and what is possible instead.
 
 from __future__ import annotations
 
+import difflib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from desk import steps
-from desk.auth import Principal
+from desk.auth import STAFF_ROLES, Authenticator, Principal
 from desk.clocks import clock_views
 from desk.disclosure import customer_events, customer_people
 from desk.model import TicketStatus
@@ -35,7 +36,7 @@ from desk.schemas import (
     WhoAmI,
 )
 from desk.storage import Store, TicketQuery, TicketRecord
-from desk.workflow import Actor, StepRefused, TicketNotFound, Workflow, allowed_steps
+from desk.workflow import Actor, StepRefused, TicketNotFound, Workflow
 from weibao.clock import Clock
 from weibao.levels import Level
 
@@ -61,7 +62,7 @@ STEPS: dict[str, tuple[type[BaseModel], str]] = {
     "arrive": (steps.Arrive, "Arrived on site: stops the on-site clock."),
     "plan": (
         steps.Plan,
-        "Remediation plan submitted (remote fix, level IV): stops the on-site clock.",
+        "Remediation plan submitted: stops the plan clock (level IV) or the on-site one.",
     ),
     "note": (steps.Note, "A note on the timeline."),
     "part": (steps.Part, "A part used or replaced; from stock by default (decrements it)."),
@@ -87,10 +88,17 @@ def ticket_router(
     workflow: Workflow,
     clock: Clock,
     reader: Any,
-    staff: Any,
+    auth: Authenticator,
     manager: Any,
+    customers: Sequence[str] = (),
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
+    # Each refusal names what was asked: a customer asking for follow-up calls is not
+    # told about spare parts.
+    stock = Depends(auth.require(STAFF_ROLES, "manage spare parts"))
+    rmas = Depends(auth.require(STAFF_ROLES, "read or move vendor RMAs"))
+    serials = Depends(auth.require(STAFF_ROLES, "read a device's recorded serials"))
+    calls = Depends(auth.require(STAFF_ROLES, "list the follow-up calls (回访) due"))
 
     def full(ticket: TicketRecord, principal: Principal) -> TicketOut:
         events = store.ticket_events(ticket.id)
@@ -102,7 +110,7 @@ def ticket_router(
             now,
             views=views,
             parts=store.part_uses(ticket.id),
-            allowed=allowed_steps(ticket.status),
+            allowed=workflow.offered(ticket, principal.role, views),
         )
         if principal.customer is None:
             return answer
@@ -120,6 +128,18 @@ def ticket_router(
                 ],
                 "snapshot": {},
             }
+        )
+
+    def check_customer(name: str) -> None:
+        """A customer filter that names no customer finds nothing, silently: say so,
+        with the closest names (a customer gone from the inventory keeps its tickets)."""
+        if store.count_tickets(TicketQuery(customer=name, limit=1)):
+            return
+        hint = did_you_mean(name, customers)
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"no customer {name!r} in the inventory or on any ticket: {hint}"
+            f"the customers are {', '.join(customers) or 'none'}",
         )
 
     def visible(key: str, principal: Principal) -> TicketRecord:
@@ -165,6 +185,8 @@ def ticket_router(
                     "this token may only read its own customer's tickets: drop the customer filter",
                 )
             customer, internal = principal.customer, False
+        elif customer is not None and customer not in customers:
+            check_customer(customer)
         query = TicketQuery(
             status_, level, customer, device, limit, offset, active, internal, assignee
         )
@@ -206,12 +228,12 @@ def ticket_router(
         add_step(step_name, model, doc)
 
     @router.get("/parts", response_model=list[PartOut], tags=["parts"])
-    def list_parts(principal: Principal = staff) -> list[PartOut]:
+    def list_parts(principal: Principal = stock) -> list[PartOut]:
         """The spare-part stock (备件库)."""
         return [PartOut(**vars(p)) for p in store.parts()]
 
     @router.post("/parts", response_model=PartOut, tags=["parts"])
-    def stock_part(body: PartIn, principal: Principal = staff) -> PartOut:
+    def stock_part(body: PartIn, principal: Principal = stock) -> PartOut:
         """Add parts to the stock; a new part number is created."""
         record = store.stock_part(
             body.part_number, body.name, body.quantity, body.location, clock.now()
@@ -219,13 +241,13 @@ def ticket_router(
         return PartOut(**vars(record))
 
     @router.get("/rmas", response_model=list[PartUseOut], tags=["parts"])
-    def open_rmas(principal: Principal = staff) -> list[PartUseOut]:
+    def open_rmas(principal: Principal = rmas) -> list[PartUseOut]:
         """Parts sent back to the vendor whose RMA is not closed."""
         return [_part_use(u) for u in store.part_uses(open_rma=True)]
 
     @router.post("/rmas/{use_id}", response_model=PartUseOut, tags=["parts"])
     def update_rma(
-        use_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: RmaIn, principal: Principal = staff
+        use_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: RmaIn, principal: Principal = rmas
     ) -> PartUseOut:
         """Move a vendor RMA on: open, shipped, received, closed."""
         record = store.update_rma(use_id, body.status, clock.now())
@@ -234,7 +256,7 @@ def ticket_router(
         return _part_use(record)
 
     @router.get("/devices/{device}/components", response_model=list[ComponentOut], tags=["devices"])
-    def components(device: str, principal: Principal = staff) -> list[ComponentOut]:
+    def components(device: str, principal: Principal = serials) -> list[ComponentOut]:
         """The device's recorded serials, as part replacements changed them."""
         return [
             ComponentOut(**{k: getattr(c, k) for k in ComponentOut.model_fields})
@@ -242,7 +264,7 @@ def ticket_router(
         ]
 
     @router.get("/followups", response_model=list[TicketSummary], tags=["tickets"])
-    def followups(principal: Principal = staff) -> list[TicketSummary]:
+    def followups(principal: Principal = calls) -> list[TicketSummary]:
         """Closed tickets whose follow-up call (回访) is due and not yet recorded."""
         now = clock.now()
         return [TicketSummary.build(t, now) for t in store.followups_due(now)]
@@ -299,3 +321,10 @@ def _typed(
         return_annotation=TicketOut,
     )
     return endpoint
+
+
+def did_you_mean(name: str, choices: Sequence[str]) -> str:
+    """``did you mean '瑞达医院'? `` for a name that is part of, or close to, a choice."""
+    found = [c for c in choices if name and name.casefold() in c.casefold()]
+    found = found or difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f"did you mean {found[0]!r}? " if found else ""

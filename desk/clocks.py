@@ -1,4 +1,4 @@
-"""The three SLA clocks of a ticket: response, on site (or plan submitted), resolution.
+"""The three SLA clocks of a ticket: response, on site (plan, at level IV), resolution.
 
 Each runs from the fault's detection with the length the contract sets for the level
 and site (headquarters are served faster), counted 24x7 or in the contract's business
@@ -10,7 +10,7 @@ Due times are UTC; the site's time zone is for display only. Pure: "now" is pass
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,9 +24,40 @@ from weibao.levels import DEFAULT_SLA, Level, SlaTerms
 
 
 class ClockName(StrEnum):
+    """The three clocks as the desk keeps them (database columns, escalation claims).
+
+    The second is called ``plan`` on level IV tickets, where what stops it is a
+    remediation plan, not an arrival (:func:`public_name`); ``ClockName("plan")``
+    reads that name back, so either name stored in an event replays the same clock."""
+
     response = "response"
     onsite = "onsite"
     resolve = "resolve"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ClockName | None:
+        return cls.onsite if value == PLAN else None
+
+
+PLAN = "plan"
+
+
+def public_name(clock: ClockName, level: Level) -> str:
+    """What people and the API call the clock at this level: ``plan`` for level IV's
+    second clock (plan within 4 h), ``onsite`` for levels I to III."""
+    return PLAN if clock is ClockName.onsite and level is Level.IV else clock.value
+
+
+MANAGEMENT = "management"
+"""The ``audience`` label of advisories (warranty or contract ending, end of support):
+planned service for the contract's service manager, not a fault with SLA clocks."""
+
+
+def is_advisory(labels: Mapping[str, Any]) -> bool:
+    """An advisory's ticket runs no SLA clock: nothing is promised on it to the customer,
+    so nothing breaches or escalates. ``category: advisory`` keeps tickets opened by an
+    older rule pack, whose alarms had no audience, from running clocks too."""
+    return labels.get("audience") == MANAGEMENT or labels.get("category") == "advisory"
 
 
 # Which events stop each clock: any later step implies the earlier ones were done.
@@ -148,6 +179,9 @@ class ClockView:
 class ClockViews:
     level: Level
     clocks: dict[ClockName, ClockView] = field(default_factory=dict)
+    timed: bool = True
+    """False for an advisory: no clock runs (each is met at detection, so nothing
+    escalates, lists as due or counts as at risk); pages and the API show none."""
 
     @property
     def due(self) -> DueTimes:
@@ -168,6 +202,7 @@ class _Replay:
     met: dict[ClockName, datetime | None]
     pauses: list[tuple[datetime, datetime | None]]
     moves: dict[ClockName, list[DueMove]]
+    timed: bool = True
 
 
 def _replay(level: Level, events: Sequence[EventRecord]) -> _Replay:
@@ -175,6 +210,8 @@ def _replay(level: Level, events: Sequence[EventRecord]) -> _Replay:
     paused_since: datetime | None = None
     for ev in events:
         kind = ev.kind
+        if kind == EventKind.opened and isinstance(ev.data.get("labels"), dict):
+            state.timed = not is_advisory(ev.data["labels"])
         if kind == EventKind.opened and "level" in ev.data:
             state.level = Level(ev.data["level"])
         elif kind == EventKind.level_raised:
@@ -213,8 +250,9 @@ def _move(ev: EventRecord) -> DueMove:
     data: dict[str, Any] = ev.data
     return DueMove(
         at=ev.at,
-        previous=datetime.fromisoformat(data["previous"]),
-        due=datetime.fromisoformat(data["due"]),
+        # UTC like every other time (older moves kept the offset they were typed with).
+        previous=datetime.fromisoformat(data["previous"]).astimezone(UTC),
+        due=datetime.fromisoformat(data["due"]).astimezone(UTC),
         reason=str(data["reason"]),
         agreed_by=str(data["agreed_by"]),
         by=ev.actor,
@@ -242,12 +280,12 @@ def clock_views(
             policy.term(replay.level, name),
             wt,
             detected_at,
-            replay.met[name],
+            replay.met[name] if replay.timed else detected_at,
             pauses,
             replay.moves[name],
             now,
         )
-    return ClockViews(replay.level, views)
+    return ClockViews(replay.level, views, replay.timed)
 
 
 def _running(

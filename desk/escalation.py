@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from desk.clocks import ClockName, ClockPolicy, ClockView, clock_views
+from desk.clocks import ClockName, ClockPolicy, ClockView, clock_views, public_name
 from desk.model import SYSTEM_ACTOR, EventKind
 from desk.storage import StoreTx, TicketRecord
 from desk.tickets import Notifier
@@ -64,8 +64,9 @@ def escalate(
         if not claimed:
             continue
         gravest = claimed[-1]
+        called = public_name(name, views.level)
         data: dict[str, object] = {
-            "clock": name.value,
+            "clock": called,
             "step": gravest,
             "due": view.due.isoformat(),
             "used": round(view.share, 3),
@@ -78,7 +79,7 @@ def escalate(
             "ticket.escalated",
             ticket,
             now,
-            clock=name.value,
+            clock=called,
             step=gravest,
             due=view.due.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         )

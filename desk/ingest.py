@@ -5,6 +5,16 @@ ticket change commit together. If a rule fails, nothing is stored, the agent ret
 and the retry is evaluated in full. Only observations not seen before reach the engine,
 so a replayed batch adds no evidence twice.
 
+The engine's memory is kept per device (table ``engine_devices``): a batch locks the
+rows of its devices, reads its devices' upstreams under a share lock and the small index
+of topology series not idle, and writes back the devices that changed. So its cost
+follows the batch, not the fleet, and desks working on different devices do not wait
+for each other; a dependant and its upstream, which judge each other (storm folding,
+:mod:`desk.tickets`), are serialised by the upstream's row. The sweep (silence,
+flapping, removed devices) runs on the desk's rounds (:meth:`Ingestor.tick`) for the
+devices the engine names. PostgreSQL may break a rare deadlock between two batches
+(one holding an upstream another needs): the loser is run again.
+
 Time: a batch with an observation stamped more than :data:`MAX_CLOCK_SKEW` ahead of the
 desk's clock is refused whole (:class:`ClockAhead`, 422): its fault could never be
 cleared by real-time data. An observation older than :data:`RULES_MAX_AGE` (a spool
@@ -15,16 +25,18 @@ next, current observation tells whether the fault is still there.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
 from desk.identity import IdentityIndex
-from desk.storage import Store
+from desk.storage import DeviceMemory, Store, StoreTx, WriteConflict
 from desk.tickets import Notifier, TicketOutcome, apply_alarms
 from rules.api import Engine, EngineState
 from weibao.clock import Clock
@@ -33,12 +45,15 @@ from weibao.inventory.model import Inventory
 from weibao.logs import log_event
 from weibao.observation import Alarm, Observation
 
-ENGINE_STATE = "rules"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the desk's clock an observation may be stamped."""
 RULES_MAX_AGE = timedelta(minutes=15)
 """Older observations are stored but not evaluated by the rules."""
 EXTERNAL_ATTEMPTS = 3
+CONFLICT_ATTEMPTS = 5
+"""Runs of a batch that PostgreSQL rolled back to break a deadlock."""
+
+T = TypeVar("T")
 
 
 class ClockAhead(WeibaoError):
@@ -91,6 +106,8 @@ class Ingestor:
         self._inventory = inventory
         self._contexts = inventory.device_index()
         self._identity = IdentityIndex(inventory)
+        self._depends = {name: ctx.device.depends_on for name, ctx in self._contexts.items()}
+        self._upstreams: dict[str, frozenset[str]] = {}
         self._clock = clock
         self._log = logger or logging.getLogger("weibao.desk.ingest")
 
@@ -98,25 +115,18 @@ class Ingestor:
         """Store, evaluate and apply one batch; ClockAhead refuses it before anything."""
         now = self._clock.now()
         check_clock_skew(observations, now)
-        fresh: list[Observation] = []
-        unknown: set[str] = set()
-        with self._store.transaction() as tx:
-            for obs in map(self._identity.resolve, observations):
-                known = obs.device in self._contexts
-                if tx.insert_observation(obs, known, now):
-                    tx.keep_raw(obs)
-                    fresh.append(obs)
-                    if not known:
-                        unknown.add(obs.device)
-            outcome = TicketOutcome()
+        resolved = [self._identity.resolve(obs) for obs in observations]
+
+        def work(tx: StoreTx) -> tuple[list[Observation], TicketOutcome]:
+            fresh = tx.insert_observations(resolved, self._contexts, now)
+            for obs in fresh:
+                tx.keep_raw(obs)
             recent = [obs for obs in fresh if now - obs.time <= RULES_MAX_AGE]
-            if recent:
-                state = EngineState.from_json(tx.lock_engine_state(ENGINE_STATE, now))
-                evaluation = self._engine.evaluate(state, recent, now, self._inventory)
-                outcome = apply_alarms(
-                    tx, evaluation.firing, evaluation.cleared, self._contexts, now, self._notify
-                )
-                tx.save_engine_state(ENGINE_STATE, evaluation.state.to_json(), now)
+            outcome = self._evaluate(tx, recent, now, ()) if recent else TicketOutcome()
+            return fresh, outcome
+
+        fresh, outcome = self._retrying(work)
+        unknown = {obs.device for obs in fresh if obs.device not in self._contexts}
         with self._counts_lock:
             self._counts["accepted"] += len(fresh)
             self._counts["duplicates"] += len(observations) - len(fresh)
@@ -129,6 +139,82 @@ class Ingestor:
         self._log_outcome(result, outcome)
         return result
 
+    def _evaluate(
+        self,
+        tx: StoreTx,
+        observations: Sequence[Observation],
+        now: datetime,
+        sweep: Collection[str],
+    ) -> TicketOutcome:
+        """Run the rules on the observations (and the sweep on ``sweep``'s devices) with
+        the memory of their devices only, apply the verdict, write back what changed."""
+        mine = {obs.device for obs in observations if obs.device in self._contexts}
+        mine.update(sweep)
+        upstream: set[str] = set()
+        for device in mine:
+            upstream |= self._upstream(device)
+        upstream -= mine
+        memory = tx.lock_devices(mine, now)
+        memory.update(tx.read_devices(upstream))
+        state = EngineState.of_devices(
+            {device: json.loads(text) for device, text in memory.items()},
+            tx.topology_index(),
+            sweep=bool(sweep),
+        )
+        evaluation = self._engine.evaluate(state, observations, now, self._inventory)
+        outcome = apply_alarms(
+            tx, evaluation.firing, evaluation.cleared, self._contexts, now, self._notify
+        )
+        # Only the devices locked here are written: an upstream's change (how its alarm
+        # was last shown) is left for its own batch, which reports it again if need be.
+        new = evaluation.state
+        changed = [
+            DeviceMemory(
+                device,
+                json.dumps(new.device(device), sort_keys=True, separators=(",", ":")),
+                json.dumps(summary.topology, sort_keys=True) if summary.topology else None,
+                summary.sweep_after,
+            )
+            for device, summary in sorted(evaluation.changed.items())
+            if device in mine
+        ]
+        # A device the inventory no longer lists, with nothing left to remember, loses
+        # its row (data "{}"), or every round would look at it again.
+        gone = sorted(
+            d
+            for d in mine - set(evaluation.changed)
+            if d not in self._contexts and not new.device(d)
+        )
+        changed += [DeviceMemory(device, "{}", None, None) for device in gone]
+        tx.save_devices(changed, now)
+        return outcome
+
+    def _upstream(self, device: str) -> frozenset[str]:
+        """Every device above ``device`` in the inventory's ``depends_on`` (memoised)."""
+        found = self._upstreams.get(device)
+        if found is None:
+            seen: set[str] = set()
+            todo = list(self._depends.get(device, ()))
+            while todo:
+                name = todo.pop()
+                if name not in seen:
+                    seen.add(name)
+                    todo.extend(self._depends.get(name, ()))
+            found = self._upstreams[device] = frozenset(seen - {device})
+        return found
+
+    def _retrying(self, work: Callable[[StoreTx], T]) -> T:
+        """``work`` in one transaction, run again when the database broke a deadlock."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                with self._store.transaction() as tx:
+                    return work(tx)
+            except WriteConflict:
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                log_event(self._log, "batch.retried", logging.WARNING, attempt=attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def stats(self) -> dict[str, int]:
         """Observations this process accepted and recognised as duplicates (for /metrics)."""
         with self._counts_lock:
@@ -138,8 +224,8 @@ class Ingestor:
         """Apply alarms that another system already classified (Alertmanager).
 
         They bypass the rule engine but follow the same ticket logic: one ticket per
-        fingerprint, evidence, level raise and recovery, in one transaction. They take
-        the engine's lock as ingest does, so two identical alerts arriving together open
+        fingerprint, evidence, level raise and recovery, in one transaction. They lock
+        their devices' rows as ingest does, so two identical alerts arriving together open
         one ticket; should another desk process still win the race for the fault's
         ticket (the database's unique index says so), the batch is applied again and
         finds that ticket.
@@ -148,10 +234,10 @@ class Ingestor:
             now = self._clock.now()
             try:
                 with self._store.transaction() as tx:
-                    tx.lock_engine_state(ENGINE_STATE, now)
+                    tx.lock_devices({a.device for a in (*firing, *cleared)}, now)
                     outcome = apply_alarms(tx, firing, cleared, self._contexts, now, self._notify)
                 break
-            except IntegrityError:
+            except (IntegrityError, WriteConflict):
                 if attempt == EXTERNAL_ATTEMPTS:
                     raise
                 log_event(self._log, "alarms.retried", logging.WARNING, attempt=attempt)
@@ -162,15 +248,13 @@ class Ingestor:
     def tick(self) -> TicketOutcome:
         """Evaluate the rules with no new observation: silence rules (an agent that stopped
         pushing) and faults that persist past the end of a maintenance window need time
-        to pass, not data, to fire."""
+        to pass, not data, to fire. Only the devices the engine names are read: those
+        with a fault in memory, a source that may have gone silent, or an advisory."""
         now = self._clock.now()
-        with self._store.transaction() as tx:
-            state = EngineState.from_json(tx.lock_engine_state(ENGINE_STATE, now))
-            evaluation = self._engine.evaluate(state, [], now, self._inventory)
-            outcome = apply_alarms(
-                tx, evaluation.firing, evaluation.cleared, self._contexts, now, self._notify
-            )
-            tx.save_engine_state(ENGINE_STATE, evaluation.state.to_json(), now)
+        scope = self._engine.sweep_scope(self._inventory, now, self._store.sweep_marks())
+        if not scope:
+            return TicketOutcome()
+        outcome = self._retrying(lambda tx: self._evaluate(tx, [], now, scope))
         if outcome.opened or outcome.raised or outcome.recovered or outcome.reopened:
             self._log_outcome(IngestResult(0, 0, [], [t.number for t in outcome.opened]), outcome)
         return outcome

@@ -5,7 +5,8 @@ never announced that rolled back, and a desk that stops right after a commit sti
 sends it (the dispatcher, :mod:`desk.notify`, delivers later, with retries). Ingest
 never waits for a webhook or a mail server.
 
-Recipients follow the contract: the ticket's assigned engineer for the work itself
+Recipients follow the contract: advisories (a warranty or contract ending) go to the
+service manager alone; otherwise the ticket's assigned engineer for the work itself
 (定人服务; all the site's engineers when nobody is assigned), the contract's service
 manager for escalations, follow-up calls and serious level raises. A call for a second
 engineer goes to the engineer named (else the site's other engineers) and to the service
@@ -18,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from desk.clocks import is_advisory
 from desk.notify.message import Notice, Recipient
 from desk.storage import StoreTx, TicketRecord
 from weibao.inventory.model import DeviceContext, Inventory, Person
@@ -87,20 +89,25 @@ class TicketNotifier:
         def local(t: datetime) -> str:
             return t.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
+        advisory = is_advisory(ticket.labels)
         shown = {
             "customer": ticket.customer,
             "site": ticket.site,
             "device": ticket.device,
             "level": f"{ticket.level.value} {ticket.level.label_zh}",
             "detected": local(ticket.detected_at),
-            "respond by": local(ticket.due.response),
-            "on site / plan by": local(ticket.due.onsite),
-            "resolve by": local(ticket.due.resolve),
         }
+        if not advisory:  # an advisory runs no SLA clock
+            shown["respond by"] = local(ticket.due.response)
+            second = "plan by" if ticket.level is Level.IV else "on site / plan by"
+            shown[second] = local(ticket.due.onsite)
+            shown["resolve by"] = local(ticket.due.resolve)
         if ticket.assignee:
-            shown["engineer"] = ticket.assignee
+            shown["service manager" if advisory else "engineer"] = ticket.assignee
         shown.update(facts)
         headline = _HEADLINES.get(kind, kind.value)
+        if advisory and kind is NoticeKind.ticket_opened:
+            headline = "服务提醒 advisory for the service manager"
         body = [headline, ticket.title]
         if ticket.description:
             body.append(ticket.description)
@@ -124,6 +131,10 @@ class TicketNotifier:
     ) -> list[Person]:
         if ctx is None:
             return []
+        if is_advisory(ticket.labels):
+            # Warranty or contract ending: the service manager takes it up with the
+            # customer; the site's engineers have nothing to do yet.
+            return [ctx.contract.service_manager]
         people: list[Person] = []
         if kind in _HELP_KINDS:
             people.extend(_helpers(kind, ticket, ctx, named))

@@ -8,9 +8,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
-from desk.clocks import ClockName, ClockView, ClockViews, clock_state
+from desk.clocks import (
+    ClockName,
+    ClockView,
+    ClockViews,
+    clock_state,
+    is_advisory,
+    public_name,
+)
 from desk.model import TicketStatus
 from desk.storage import EventRecord, TicketRecord
 from desk.storage.records import PartUseRecord
@@ -41,9 +48,29 @@ class ClockOut(BaseModel):
 
 
 class ClocksOut(BaseModel):
+    """The three clocks; the second is ``onsite`` at levels I to III (stopped by arriving,
+    or by a plan for a remote fix) and ``plan`` at level IV (stopped by a plan): exactly
+    one of the two is given."""
+
     response: ClockOut
-    onsite: ClockOut = Field(description="on site, or plan submitted (level IV, remote fixes)")
+    onsite: ClockOut | None = Field(
+        default=None, description="levels I-III: on site, or plan submitted for a remote fix"
+    )
+    plan: ClockOut | None = Field(default=None, description="level IV: plan submitted")
     resolve: ClockOut
+
+    @model_serializer(mode="wrap")
+    def _one_second_clock(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("onsite", "plan"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+    @classmethod
+    def of(cls, level: Level, response: ClockOut, second: ClockOut, resolve: ClockOut) -> ClocksOut:
+        key = public_name(ClockName.onsite, level)
+        return cls(response=response, resolve=resolve, **{key: second})
 
 
 class EventOut(BaseModel):
@@ -83,7 +110,10 @@ class TicketSummary(BaseModel):
     closed_at: datetime | None
     followup_due_at: datetime | None = Field(description="when the follow-up call (回访) is due")
     followup_done_at: datetime | None
-    clocks: ClocksOut
+    clocks: ClocksOut | None = Field(
+        description="the SLA clocks; none on an advisory (a warranty or contract ending, "
+        "for the service manager): no clock runs on it"
+    )
 
     @classmethod
     def build(cls, ticket: TicketRecord, now: datetime) -> TicketSummary:
@@ -141,7 +171,9 @@ class TicketOut(TicketSummary):
         )
 
 
-def clocks_from_views(views: ClockViews, timezone: str) -> ClocksOut:
+def clocks_from_views(views: ClockViews, timezone: str) -> ClocksOut | None:
+    if not views.timed:
+        return None
     zone = ZoneInfo(timezone)
 
     def out(view: ClockView) -> ClockOut:
@@ -155,10 +187,11 @@ def clocks_from_views(views: ClockViews, timezone: str) -> ClocksOut:
             moves=[DueMoveOut(**vars(m)) for m in view.moves],
         )
 
-    return ClocksOut(
-        response=out(views[ClockName.response]),
-        onsite=out(views[ClockName.onsite]),
-        resolve=out(views[ClockName.resolve]),
+    return ClocksOut.of(
+        views.level,
+        out(views[ClockName.response]),
+        out(views[ClockName.onsite]),
+        out(views[ClockName.resolve]),
     )
 
 
@@ -234,10 +267,13 @@ def summary_fields(ticket: TicketRecord, now: datetime) -> dict[str, Any]:
         "closed_at": ticket.closed_at,
         "followup_due_at": ticket.followup_due_at,
         "followup_done_at": ticket.followup_done_at,
-        "clocks": ClocksOut(
-            response=clock(ticket.due.response, ticket.met_response),
-            onsite=clock(ticket.due.onsite, ticket.met_onsite),
-            resolve=clock(ticket.due.resolve, ticket.met_resolve),
+        "clocks": None
+        if is_advisory(ticket.labels)
+        else ClocksOut.of(
+            ticket.level,
+            clock(ticket.due.response, ticket.met_response),
+            clock(ticket.due.onsite, ticket.met_onsite),
+            clock(ticket.due.resolve, ticket.met_resolve),
         ),
     }
 

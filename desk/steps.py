@@ -105,10 +105,24 @@ class Resume(_Step):
     note: str | None = Field(default=None, max_length=4000)
 
 
+class DueClock(StrEnum):
+    """The clock a due time is moved on; ``plan`` and ``onsite`` both name the second
+    clock (plan at level IV, on site at I to III)."""
+
+    response = "response"
+    onsite = "onsite"
+    plan = "plan"
+    resolve = "resolve"
+
+    @property
+    def clock(self) -> ClockName:
+        return ClockName(self.value)
+
+
 class MoveDue(_Step):
     """A due time moved by agreement with the customer; the old one is kept."""
 
-    clock: ClockName
+    clock: DueClock
     due: AwareDatetime
     reason: str = Field(min_length=1, max_length=4000)
     agreed_by: str = Field(min_length=1, max_length=200, description="the customer's person")

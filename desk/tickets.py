@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from desk.clocks import ClockName, ClockPolicy, clock_views, due_for
+from desk.clocks import MANAGEMENT, ClockName, ClockPolicy, clock_views, due_for, is_advisory
 from desk.model import SYSTEM_ACTOR, EventKind, TicketStatus
 from desk.storage import DueTimes, NewTicket, StoreTx, TicketFields, TicketRecord
 from rules.alarms import SUPPRESSED_SAMPLE
@@ -109,7 +109,14 @@ def apply_alarms(
             fold_dependants(tx, ticket, alarm, now, outcome)
     for alarm in cleared:
         ticket = tx.active_ticket(alarm.fingerprint)
-        if ticket is not None and ticket.recovered_at is None:
+        if ticket is None:
+            # Closed before the monitoring saw the fault clear (fixed, then closed
+            # before the next inspection): the recovery still belongs on it.
+            closed = tx.last_closed_ticket(alarm.fingerprint)
+            if closed is not None and closed.recovered_at is None:
+                outcome.recovered.append(record_recovery(tx, closed, alarm, now))
+            continue
+        if ticket.recovered_at is None:
             recovered = record_recovery(tx, ticket, alarm, now)
             outcome.recovered.append(recovered)
             notify.queue(tx, "ticket.recovered", recovered, now)
@@ -244,8 +251,10 @@ def detection_time(alarm: Alarm, ctx: DeviceContext, now: datetime) -> datetime:
 
 
 def is_internal(alarm: Alarm) -> bool:
-    """Monitoring's own faults (an agent or collector silent) are our operations' tickets."""
-    return alarm.labels.get("audience") == "operations"
+    """Monitoring's own faults (an agent or collector silent) are our operations' tickets;
+    advisories (``audience: management``) are the service manager's: neither is shown
+    to the customer."""
+    return alarm.labels.get("audience") in ("operations", MANAGEMENT)
 
 
 def open_ticket(
@@ -265,6 +274,12 @@ def open_ticket(
     serial = tx.next_ticket_number(now.year)
     related = () if earlier is None else (earlier.number, *earlier.related)
     engineers = ctx.site.engineers
+    # An advisory is the service manager's to take up with the customer, not a job for
+    # the site's engineer.
+    if is_advisory(alarm.labels):
+        assignee: str | None = ctx.contract.service_manager.name
+    else:
+        assignee = engineers[0].name if engineers else None
     ticket = tx.insert_ticket(
         NewTicket(
             number=format_number(now.year, serial),
@@ -282,7 +297,7 @@ def open_ticket(
             labels=dict(alarm.labels),
             detected_at=detected_at,
             due=due,
-            assignee=engineers[0].name if engineers else None,
+            assignee=assignee,
             internal=is_internal(alarm),
             related=related,
             snapshot=tx.snapshot(
@@ -297,6 +312,8 @@ def open_ticket(
     if ticket.assignee:
         data["assignee"] = ticket.assignee
     tx.add_event(ticket.id, now, EventKind.opened, SYSTEM_ACTOR, data)
+    if is_advisory(alarm.labels):  # no clock runs: store them as the replay gives them
+        return refresh_clocks(tx, ticket.id, ClockPolicy.of(ctx), now)
     return ticket
 
 
@@ -346,7 +363,7 @@ def add_evidence(
         data["returned_after_recovery"] = True
     if ticket.status is TicketStatus.resolved:
         data["after_resolution"] = True
-    tx.add_event(ticket.id, now, EventKind.evidence, SYSTEM_ACTOR, data)
+    record_evidence(tx, ticket.id, data, now)
     if alarm.level.is_worse_than(ticket.level):
         fields["level"] = alarm.level
         raised = {
@@ -359,6 +376,34 @@ def add_evidence(
         tx.update_ticket(ticket.id, fields, now)
         return refresh_clocks(tx, ticket.id, ClockPolicy.of(ctx), now)
     return tx.update_ticket(ticket.id, fields, now)
+
+
+NOTABLE_EVIDENCE = ("returned_after_recovery", "after_resolution")
+"""Evidence that tells something on its own: always a row of the timeline."""
+
+
+def record_evidence(tx: StoreTx, ticket_id: int, data: dict[str, Any], now: datetime) -> None:
+    """Add the alarm's report to the timeline, one row per run of reports, not per report.
+
+    A fault that lasts is reported by every inspection (about 1,440 a day): the ticket
+    counts them (``evidence_count``) and keeps the first (the ``opened`` event, or the
+    first report after another step) and the latest. A report that follows a plain
+    evidence row replaces it, carrying the run's ``reports`` and ``first_at``; one after
+    any other event (a step, an escalation, a fold) or a notable one starts a new row.
+    """
+    last = tx.last_event(ticket_id)
+    notable = any(data.get(key) for key in NOTABLE_EVIDENCE)
+    if (
+        last is not None
+        and last.kind == EventKind.evidence
+        and not notable
+        and not any(last.data.get(key) for key in NOTABLE_EVIDENCE)
+    ):
+        data["reports"] = int(last.data.get("reports", 1)) + 1
+        data["first_at"] = last.data.get("first_at", last.at.isoformat())
+        tx.replace_event(last.id, now, data)
+        return
+    tx.add_event(ticket_id, now, EventKind.evidence, SYSTEM_ACTOR, data)
 
 
 def record_recovery(tx: StoreTx, ticket: TicketRecord, alarm: Alarm, now: datetime) -> TicketRecord:

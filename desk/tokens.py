@@ -60,6 +60,20 @@ def check_scope(role: Role, customer: str | None) -> None:
         )
 
 
+def check_push_scope(role: Role, site: str | None, device: str | None) -> None:
+    """Only an agent token is scoped (to a site or one device), and to one of the two."""
+    if (site or device) and role is not Role.agent:
+        raise TokenError(
+            f"--site and --device scope an agent token; {role.with_article} token is not "
+            "scoped (drop them, or use --role agent)"
+        )
+    if site and device:
+        raise TokenError(
+            "give --site or --device, not both: a device's token pushes for that device, "
+            "a site's (a remote collector's) for every device of the site"
+        )
+
+
 def issue_token(
     store: Store,
     role: Role,
@@ -67,12 +81,17 @@ def issue_token(
     note: str | None,
     now: datetime,
     name: str | None = None,
+    site: str | None = None,
+    device: str | None = None,
 ) -> IssuedToken:
     """Create and store a token; the clear text is returned once and never stored.
 
     ``name`` is the person who holds it: ticket steps taken with it record that name.
+    ``site`` or ``device`` scope an agent token: it may push observations for that
+    site's devices, or that one device, only (the caller checks the names exist).
     """
     check_scope(role, customer)
+    check_push_scope(role, site, device)
     token = new_token()
     record = store.add_token(
         hash_token(token),
@@ -81,6 +100,8 @@ def issue_token(
         note,
         now,
         name=name.strip() if name else None,
+        site=site.strip() if site else None,
+        device=device.strip() if device else None,
     )
     return IssuedToken(token=token, record=record)
 

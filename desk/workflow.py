@@ -15,23 +15,27 @@ Status flow::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from desk import steps
-from desk.clocks import ClockName, ClockPolicy, clock_views
-from desk.model import EventKind, Role, TicketStatus
+from desk.clocks import ClockName, ClockPolicy, ClockViews, clock_views, public_name
+from desk.model import SYSTEM_ACTOR, EventKind, Role, TicketStatus
 from desk.storage import Store, StoreTx, TicketFields, TicketRecord
 from desk.storage.tables import PartUseRow
 from desk.tickets import Notifier, Silent, refresh_clocks
 from weibao.clock import Clock
 from weibao.inventory.model import DeviceContext, Inventory
+from weibao.logs import log_event
 
 S = TicketStatus
+_log = logging.getLogger("weibao.desk.workflow")
 ACTIVE = frozenset({S.open, S.acknowledged, S.on_site})
 ANY = frozenset(S)
 
@@ -54,8 +58,34 @@ ALLOWED: dict[str, frozenset[TicketStatus]] = {
     "followup": frozenset({S.closed}),
 }
 
+TAKEN_UP = frozenset(
+    {EventKind.acknowledged, EventKind.arrived, EventKind.plan_submitted, EventKind.resolved}
+)
+"""Steps by which a person has taken a ticket up (the desk's auto-close resolves too)."""
+
 MANAGER_ONLY = frozenset({"due"})
 CUSTOMER_MAY = frozenset({"signoff", "note"})
+STAFF = frozenset({Role.engineer, Role.manager})
+
+# The order steps are offered in: the next move in the workflow first, bookkeeping after.
+STEP_ORDER = (
+    "ack",
+    "arrive",
+    "plan",
+    "resolve",
+    "signoff",
+    "close",
+    "reopen",
+    "note",
+    "part",
+    "pause",
+    "resume",
+    "assign",
+    "assist",
+    "refer",
+    "due",
+    "followup",
+)
 
 
 class StepRefused(Exception):
@@ -80,7 +110,39 @@ class Actor:
 
 
 def allowed_steps(status: TicketStatus) -> list[str]:
-    return [name for name, states in ALLOWED.items() if status in states]
+    """The steps the ticket's status admits, whoever asks (see :func:`offered_steps`)."""
+    return [name for name in STEP_ORDER if status in ALLOWED[name]]
+
+
+def offered_steps(
+    ticket: TicketRecord, role: Role, views: ClockViews, pause_reasons: Sequence[str]
+) -> list[str]:
+    """The steps this role may take on this ticket now, in the order people take them.
+
+    The one place that decides what is offered: the API's ``allowed_steps``, the
+    command line's "possible now" and the web page's forms all come from here, and a
+    step offered is one :meth:`Workflow.step` accepts (checked per role, contract and
+    state in tests/desk/test_offered_steps.py)."""
+    if role not in STAFF and role is not Role.customer:
+        return []
+    allowed = set(allowed_steps(ticket.status))
+    if role is Role.customer:
+        allowed &= CUSTOMER_MAY
+    elif role is not Role.manager:
+        allowed -= MANAGER_ONLY
+    paused = views[ClockName.resolve].paused
+    if not pause_reasons or paused:
+        allowed.discard("pause")
+    if not paused:
+        allowed.discard("resume")
+    if ticket.signed_off_at is not None:
+        allowed.discard("signoff")
+    if ticket.followup_done_at is not None or ticket.followup_due_at is None:
+        allowed.discard("followup")
+    # Only a clock not yet met can be moved.
+    if all(views[c].met_at is not None for c in ClockName):
+        allowed.discard("due")
+    return [name for name in STEP_ORDER if name in allowed]
 
 
 class Workflow:
@@ -95,6 +157,7 @@ class Workflow:
     ) -> None:
         self._store = store
         self._contexts = inventory.device_index()
+        self._people = inventory_people(inventory)
         self._clock = clock
         self._notify = notify or Silent()
 
@@ -114,9 +177,18 @@ class Workflow:
         with self._store.transaction() as tx:
             ticket = tx.ticket_for_update(found.id)
             assert ticket is not None
-            self._check(ticket, name, actor)
+            self._check(tx, ticket, name, actor)
             handler(tx, ticket, body, actor, now)
-            return refresh_clocks(tx, ticket.id, self.policy(ticket), now)
+            updated = refresh_clocks(tx, ticket.id, self.policy(ticket), now)
+        log_event(  # after commit: the log never tells of a step that rolled back
+            _log,
+            f"ticket.{name}",
+            logging.INFO,
+            number=updated.number,
+            status=updated.status.value,
+            by=actor.name,
+        )
+        return updated
 
     def policy(self, ticket: TicketRecord) -> ClockPolicy:
         ctx = self._contexts.get(ticket.device)
@@ -124,20 +196,38 @@ class Workflow:
             return ClockPolicy.default(ticket.site_hq, ticket.timezone)
         return ClockPolicy.of(ctx)
 
-    def _check(self, ticket: TicketRecord, name: str, actor: Actor) -> None:
-        if actor.role is Role.customer and name not in CUSTOMER_MAY:
-            raise StepRefused(f"a customer token may only sign off or add notes, not {name}", 403)
+    def pause_reasons(self, ticket: TicketRecord) -> list[str]:
+        ctx = self._ctx(ticket)
+        return list(ctx.contract.pause_reasons) if ctx else []
+
+    def offered(
+        self, ticket: TicketRecord, role: Role, views: ClockViews | None = None
+    ) -> list[str]:
+        """:func:`offered_steps` for this ticket under its contract (views: replayed now
+        from the stored events unless given)."""
+        if views is None:
+            events = self._store.ticket_events(ticket.id)
+            views = clock_views(
+                self.policy(ticket), ticket.level, ticket.detected_at, events, self._clock.now()
+            )
+        return offered_steps(ticket, role, views, self.pause_reasons(ticket))
+
+    def _check(self, tx: StoreTx, ticket: TicketRecord, name: str, actor: Actor) -> None:
         if actor.role is Role.agent:
             raise StepRefused("an agent token may not change tickets", 403)
+        if actor.role is Role.customer and name not in CUSTOMER_MAY:
+            raise StepRefused(f"a customer token may only sign off or add notes, not {name}", 403)
         if name in MANAGER_ONLY and actor.role is not Role.manager:
             raise StepRefused(
                 f"only a manager may {name.replace('due', 'move a due time')}: use a manager token",
                 403,
             )
         if ticket.status not in ALLOWED[name]:
+            views = self._views(tx, ticket, self._clock.now())
+            possible = offered_steps(ticket, actor.role, views, self.pause_reasons(ticket))
             raise StepRefused(
                 f"ticket {ticket.number} is {ticket.status.value}: {name} is not possible now; "
-                f"possible: {', '.join(allowed_steps(ticket.status))}"
+                f"possible: {', '.join(possible) or 'nothing'}"
             )
 
     def _ctx(self, ticket: TicketRecord) -> DeviceContext | None:
@@ -289,9 +379,13 @@ class Workflow:
             raise StepRefused(
                 f"the fault of {t.number} already has an open ticket: work on that one instead"
             )
-        self._event(tx, t, EventKind.reopened, a, now, reason=b.reason)
+        # Back to work, not back to the queue: once someone has taken the ticket up,
+        # acknowledging it again would mean nothing. Auto-closed unseen: back to open.
+        taken_up = any(e.kind in TAKEN_UP and e.actor != SYSTEM_ACTOR for e in tx.events(t.id))
+        status = S.acknowledged if taken_up else S.open
+        self._event(tx, t, EventKind.reopened, a, now, reason=b.reason, status=status.value)
         fields: TicketFields = {
-            "status": S.open,
+            "status": status,
             "resolved_at": None,
             "signed_off_at": None,
             "closed_at": None,
@@ -305,11 +399,25 @@ class Workflow:
     ) -> None:
         if b.engineer == t.assignee:
             raise StepRefused(f"{t.number} is already assigned to {b.engineer}")
+        self._check_engineer(t, b.engineer)
         self._event(
             tx, t, EventKind.assigned, a, now, to=b.engineer, previous=t.assignee, reason=b.reason
         )
         updated = tx.update_ticket(t.id, {"assignee": b.engineer}, now)
         self._notify.queue(tx, "ticket.assigned", updated, now, by=a.name)
+
+    def _check_engineer(self, t: TicketRecord, name: str) -> None:
+        """A ticket assigned to a name nobody answers to is a ticket nobody works: the
+        engineer must be one of the inventory's people (sites' engineers, seniors,
+        service managers)."""
+        if name in self._people:
+            return
+        ctx = self._ctx(t)
+        site = [p.name for p in ctx.site.engineers] if ctx else []
+        close = difflib.get_close_matches(name, sorted(self._people), n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        pool = f"the site's engineers: {', '.join(site)}" if site else "no site engineers listed"
+        raise StepRefused(f"{name!r} is not an engineer in the inventory: {hint}({pool})", 422)
 
     def _assist(
         self, tx: StoreTx, t: TicketRecord, b: steps.Assist, a: Actor, now: datetime
@@ -353,18 +461,20 @@ class Workflow:
         self._event(tx, t, EventKind.resumed, a, now, note=b.note)
 
     def _due(self, tx: StoreTx, t: TicketRecord, b: steps.MoveDue, a: Actor, now: datetime) -> None:
-        view = self._views(tx, t, now)[b.clock]
+        views = self._views(tx, t, now)
+        view = views[b.clock.clock]
+        name = public_name(b.clock.clock, views.level)
         if view.met_at is not None:
-            raise StepRefused(f"the {b.clock.value} clock of {t.number} is already met")
+            raise StepRefused(f"the {name} clock of {t.number} is already met")
         self._event(
             tx,
             t,
             EventKind.due_moved,
             a,
             now,
-            clock=b.clock.value,
-            due=b.due.isoformat(),
-            previous=view.due.isoformat(),
+            clock=name,
+            due=b.due.astimezone(UTC).isoformat(),
+            previous=view.due.astimezone(UTC).isoformat(),
             reason=b.reason,
             agreed_by=b.agreed_by,
         )
@@ -374,12 +484,14 @@ class Workflow:
     ) -> None:
         if t.followup_done_at is not None:
             raise StepRefused(f"the follow-up call of {t.number} is already recorded")
+        if t.followup_due_at is None:
+            raise StepRefused(f"{t.number} has no follow-up call (回访) due: none is made for it")
         self._event(
             tx, t, EventKind.followup_done, a, now, outcome=b.outcome, satisfaction=b.satisfaction
         )
         tx.update_ticket(t.id, {"followup_done_at": now}, now)
 
-    def _views(self, tx: StoreTx, t: TicketRecord, now: datetime) -> Any:
+    def _views(self, tx: StoreTx, t: TicketRecord, now: datetime) -> ClockViews:
         return clock_views(self.policy(t), t.level, t.detected_at, tx.events(t.id), now)
 
 
@@ -387,3 +499,16 @@ def _may_see(actor: Actor, ticket: TicketRecord) -> bool:
     if actor.customer is None:
         return True
     return actor.customer == ticket.customer and not ticket.internal
+
+
+def inventory_people(inventory: Inventory) -> frozenset[str]:
+    """Everyone a ticket may be assigned to: the sites' engineers, the contracts' senior
+    engineers and service managers."""
+    names: set[str] = set()
+    for customer in inventory.customers:
+        for contract in customer.contracts:
+            names.add(contract.service_manager.name)
+            names.update(p.name for p in contract.senior_engineers)
+            for site in contract.sites:
+                names.update(p.name for p in site.engineers)
+    return frozenset(names)

@@ -5,10 +5,15 @@ and /etc/os-release, ``uname``, ``df -P``/``-Pi``, ``systemctl list-units --fail
 ``journalctl``, ``dmesg``, ``true``), joined by ``;`` and with an ``LC_ALL=C`` prefix,
 and prints them in the exact layout of the real tools; anything else is "command not
 found" (status 127), as on a server without that tool. It never runs a command.
+
+The collector sends a whole inspection as one script (``collector/ssh/script.py``): each
+command in ``{ ... }`` followed by ``printf`` marks with a token; :func:`run_script`
+answers it as ``sh`` would, mark for mark.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -22,6 +27,31 @@ class Result:
     stdout: str
     stderr: str
     status: int
+
+
+_FIRST_MARK = re.compile(r"^printf '\\036(WB-[0-9a-f]+) -\\n'; printf '\\036\1 -\\n' >&2$")
+_BLOCK = re.compile(
+    r"^\{ (?P<command>.*?)\n\}; printf '\\036(?P<token>WB-[0-9a-f]+) %d %d\\n' "
+    r"(?P<number>\d+) \$\?; printf '\\036(?P=token) %d\\n' (?P=number) >&2$",
+    re.S | re.M,
+)
+
+
+def run_script(script: str, name: str, host: Host, uptime: float) -> Result | None:
+    """Answer the collector's one-channel inspection script; None if it is not one."""
+    first, _, rest = script.partition("\n")
+    opening = _FIRST_MARK.match(first)
+    if opening is None:
+        return None
+    token = opening.group(1)
+    out = [f"\x1e{token} -\n"]
+    err = [f"\x1e{token} -\n"]
+    for block in _BLOCK.finditer(rest):
+        number = int(block.group("number"))
+        result = run(block.group("command"), name, host, uptime)
+        out.append(f"{result.stdout}\x1e{token} {number} {result.status}\n")
+        err.append(f"{result.stderr}\x1e{token} {number}\n")
+    return Result("".join(out), "".join(err), 0)
 
 
 def run(line: str, name: str, host: Host, uptime: float) -> Result:

@@ -180,7 +180,9 @@ class SshDevice:
         device = self.device
         assert device.host is not None
         uptime = max(0.0, self.clock() - self.boot)
-        result = linux.run(line, device.name, device.host, uptime)
+        result = linux.run_script(line, device.name, device.host, uptime) or linux.run(
+            line, device.name, device.host, uptime
+        )
         # No close() here: this thread may run before paramiko has sent the exec request's
         # success reply, and a close that overtakes it fails the client's exec_command
         # ("Channel closed"). EOF and exit status may come first; the client closes.

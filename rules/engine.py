@@ -12,10 +12,11 @@ it changes how fast the answer comes, never the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rules.api import EngineState, Evaluation
+from rules.conditions import Facts
 from rules.evaluation import Pass
 from rules.model import Rule, RuleSet
 from rules.report import report
@@ -47,18 +48,47 @@ class RuleEngine:
     ) -> Evaluation:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware (UTC)")
-        run = Pass(self.ruleset, self._view_of(inventory), state.data, now)
+        run = Pass(self.ruleset, self._view_of(inventory), state, now)
         for obs in sorted(observations, key=lambda o: (o.time, o.device, o.source.value, o.id)):
             run.observe(obs)
         run.sweep()
         firing, suppressed = report(run, now)
         cleared = sorted(run.cleared, key=lambda a: (a.observed_at, a.fingerprint))
+        data, changed = run.state_data()
         return Evaluation(
             firing=firing,
             cleared=cleared,
-            state=EngineState(run.state_data()),
+            state=EngineState(data),
             suppressed=suppressed,
+            changed=changed,
         )
+
+    def sweep_scope(
+        self, inventory: Inventory, now: datetime, stored: Mapping[str, float | None]
+    ) -> set[str]:
+        """Devices whose ``sweep_after`` has come, that the inventory no longer lists,
+        that a no-data rule watches but whose silence is not counted yet, and whose
+        inventory advisory (warranty, contract end) holds now."""
+        view = self._view_of(inventory)
+        t = now.timestamp()
+        wanted = {
+            device
+            for device, after in stored.items()
+            if device not in view.devices or (after is not None and after <= t)
+        }
+        for rule in self.ruleset.sweeping:
+            if rule.no_data is not None:
+                for ctx, _, _, _ in view.silence_targets(rule):
+                    if stored.get(ctx.device.name) is None:
+                        wanted.add(ctx.device.name)
+                continue
+            for ctx, sample, _, _ in view.inventory_targets(rule):
+                name = ctx.device.name
+                if name not in wanted:
+                    facts = Facts(t, sample.value, sample.labels, ctx, "inventory")
+                    if rule.condition.holds(facts):
+                        wanted.add(name)
+        return wanted
 
     def _view_of(self, inventory: Inventory) -> InventoryView:
         # Holding the inventory itself keeps its id from being reused by another object.

@@ -5,7 +5,9 @@ first touched, so untouched ones are shared, not copied), feeds each observation
 rules indexed under its sample names, then *sweeps*: rules that need no sample (no
 data, inventory advisories), flapping alarms that calmed down, and memory that is no
 longer needed. The sweep runs at most every :data:`SWEEP_EVERY` seconds of ``now``, so
-its cost, which grows with the inventory, does not multiply with the call rate.
+its cost, which grows with the inventory, does not multiply with the call rate; a caller
+that holds only some devices' memory (``EngineState.scope``: the desk) asks for it
+instead, and it then looks at those devices only.
 :mod:`rules.report` then decides what is reported as firing or suppressed.
 """
 
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rules.alarms import build_alarm, fingerprint, fingerprint_labels, to_alarm
+from rules.api import DEVICE_SECTIONS, STATE_VERSION, DeviceSummary, EngineState
 from rules.conditions import Facts
 from rules.maintenance import window_at
 from rules.model import Rule, RuleSet
@@ -31,32 +34,61 @@ SWEEP_EVERY = 15.0
 # A pending fault whose sample stopped coming without vanishing (its source went quiet)
 # is forgotten after this long; a firing one stays until it clears.
 FORGET_PENDING = 86400.0
-STATE_VERSION = 2
 
 
 class Pass:
     """The working copy of the engine state during one evaluation."""
 
     def __init__(
-        self, ruleset: RuleSet, view: InventoryView, data: Mapping[str, Any], now: datetime
+        self, ruleset: RuleSet, view: InventoryView, state: EngineState, now: datetime
     ) -> None:
         self.ruleset = ruleset
         self.by_id = {rule.id: rule for rule in ruleset.rules}
         self.view = view
         self.now = now.timestamp()
+        data = state.data
         if data.get("version", STATE_VERSION) != STATE_VERSION:
             data = {}  # another engine's memory: start afresh rather than misread it
+        self.data = data
+        # The devices whose memory the state holds (None: all of them).
+        self.scope = state.scope
         self.table = SeriesTable(data.get("series", {}), data.get("topology", {}))
         self.topology_rules = frozenset(r.id for r in ruleset.rules if r.topology != "none")
-        self.seen: dict[str, float] = dict(data.get("seen", {}))
-        self.prev: dict[str, list[float]] = dict(data.get("prev", {}))
+        # Per device: when each source was last heard of, and the last value of samples
+        # whose change a rule reads. Copied per device when first written.
+        self._seen_in: Mapping[str, dict[str, float]] = data.get("seen", {})
+        self._prev_in: Mapping[str, dict[str, list[float]]] = data.get("prev", {})
+        self._seen: dict[str, dict[str, float]] = {}
+        self._prev: dict[str, dict[str, list[float]]] = {}
+        self._dropped: set[str] = set()
         swept_at = data.get("swept_at")
-        self.sweeping = swept_at is None or abs(self.now - float(swept_at)) >= SWEEP_EVERY
+        due = swept_at is None or abs(self.now - float(swept_at)) >= SWEEP_EVERY
+        self.sweeping = due if state.sweep is None else state.sweep
         self.swept_at = self.now if self.sweeping else float(swept_at or 0.0)
         self.touched: set[str] = set()
         # Devices observed in this pass: their roots' alarms may have new dependants.
         self.observed: set[str] = set()
         self.cleared: list[Alarm] = []
+
+    def seen_at(self, device: str, source: str) -> float | None:
+        found = self._seen.get(device)
+        return (self._seen_in.get(device, {}) if found is None else found).get(source)
+
+    def set_seen(self, device: str, source: str, t: float) -> None:
+        found = self._seen.get(device)
+        if found is None:
+            found = self._seen[device] = dict(self._seen_in.get(device, {}))
+        found[source] = t
+
+    def prev_of(self, device: str, key: str) -> list[float] | None:
+        found = self._prev.get(device)
+        return (self._prev_in.get(device, {}) if found is None else found).get(key)
+
+    def set_prev(self, device: str, key: str, value: list[float]) -> None:
+        found = self._prev.get(device)
+        if found is None:
+            found = self._prev[device] = dict(self._prev_in.get(device, {}))
+        found[key] = value
 
     # -- series access -------------------------------------------------------------------
 
@@ -64,7 +96,8 @@ class Pass:
         return self.table.get(fp)
 
     def fingerprints(self) -> list[str]:
-        return self.table.fingerprints()
+        """Every series the sweep looks at (those of the scope's devices, if it has one)."""
+        return self.table.fingerprints(self.scope)
 
     def forget(self, fp: str) -> None:
         self.table.forget(fp)
@@ -77,9 +110,9 @@ class Pass:
             return  # the desk records observations of unknown devices; no contract, no rule
         t = obs.time.timestamp()
         self.observed.add(obs.device)
-        key = f"{obs.device}|{obs.source.value}"
-        if self.seen.get(key, -math.inf) < t:
-            self.seen[key] = t
+        source = obs.source.value
+        if (self.seen_at(obs.device, source) or -math.inf) < t:
+            self.set_seen(obs.device, source, t)
         by_name: dict[str, list[Sample]] = defaultdict(list)
         for sample in obs.samples:
             by_name[sample.name].append(sample)
@@ -88,9 +121,9 @@ class Pass:
                 self._apply(rule, ctx, obs, t, samples, by_name)
             if name in self.ruleset.change_samples:
                 for sample in samples:
-                    skey = _series_key(obs.device, sample)
-                    if self.prev.get(skey, [-math.inf])[0] < t:
-                        self.prev[skey] = [t, sample.value]
+                    skey = _series_key(sample)
+                    if (self.prev_of(obs.device, skey) or [-math.inf])[0] < t:
+                        self.set_prev(obs.device, skey, [t, sample.value])
 
     def _apply(
         self,
@@ -101,31 +134,35 @@ class Pass:
         samples: Sequence[Sample],
         by_name: Mapping[str, Sequence[Sample]],
     ) -> None:
-        groups: dict[str, list[tuple[Sample, Facts]]] = defaultdict(list)
-        labels_of: dict[str, dict[str, str]] = {}
         source = obs.source.value
+        judged: list[tuple[Sample, Facts, bool]] = []
         for sample in samples:
             if not rule.selects(sample.labels):
                 continue
+            prev = None
+            if rule.needs_prev:
+                found = self.prev_of(obs.device, _series_key(sample))
+                prev = (found[0], found[1]) if found and found[0] < t else None
+            facts = Facts(t, sample.value, sample.labels, ctx, source, prev, by_name, meta=obs.meta)
+            judged.append((sample, facts, rule.condition.holds(facts)))
+        if not any(c for _, _, c in judged) and not self.table.has_rule(obs.device, rule.id):
+            return  # healthy, and nothing remembered of the rule here: nothing can happen
+        groups: dict[str, list[tuple[Sample, Facts, bool]]] = defaultdict(list)
+        labels_of: dict[str, dict[str, str]] = {}
+        for sample, facts, holds in judged:
             fpl = fingerprint_labels(rule, sample.labels)
             fp = fingerprint(rule, obs.device, fpl)
             labels_of[fp] = fpl
-            prev = None
-            if rule.needs_prev:
-                found = self.prev.get(_series_key(obs.device, sample))
-                prev = (found[0], found[1]) if found and found[0] < t else None
-            facts = Facts(t, sample.value, sample.labels, ctx, source, prev, by_name, meta=obs.meta)
-            groups[fp].append((sample, facts))
+            groups[fp].append((sample, facts, holds))
         for fp, items in groups.items():
-            verdicts = [
-                (rule.condition.holds(f), rule.clear.holds(f) if rule.clear else None, f)
-                for _, f in items
-            ]
-            cond = any(c for c, _, _ in verdicts)
+            cond = any(c for _, _, c in items)
+            if not cond and not self.table.exists(fp):
+                continue  # healthy, and nothing remembered: nothing can happen (advance)
+            verdicts = [(c, rule.clear.holds(f) if rule.clear else None, f) for _, f, c in items]
             clear = all((not c) if cl is None else cl for c, cl, _ in verdicts)
             chosen = [f for c, _, f in verdicts if c] or [f for _, _, f in verdicts]
             worst = min(chosen, key=lambda f: rule.level_for(f).rank)
-            evidence = [s for s, _ in items]
+            evidence = [s for s, _, _ in items]
             self.advance(rule, fp, labels_of[fp], worst, cond, clear, evidence, obs.id, True)
         for fp in self.table.open_on(obs.device, rule.id):
             if fp in groups:
@@ -214,11 +251,13 @@ class Pass:
     def _no_data(self, rule: Rule) -> None:
         assert rule.no_data is not None
         for ctx, source, fp, fpl in self.view.silence_targets(rule):
-            key = f"{ctx.device.name}|{source}"
-            last = self.seen.get(key)
+            if self.scope is not None and ctx.device.name not in self.scope:
+                continue
+            last = self.seen_at(ctx.device.name, source)
             if last is None:
                 # Never heard from: the silence is counted from the first time we expect it.
-                self.seen[key] = last = self.now
+                self.set_seen(ctx.device.name, source, self.now)
+                last = self.now
             silent = max(0.0, self.now - last)
             if silent < rule.no_data and not self.table.exists(fp):
                 continue
@@ -229,6 +268,8 @@ class Pass:
 
     def _inventory(self, rule: Rule) -> None:
         for ctx, sample, fp, fpl in self.view.inventory_targets(rule):
+            if self.scope is not None and ctx.device.name not in self.scope:
+                continue
             facts = Facts(self.now, sample.value, sample.labels, ctx, "inventory")
             cond = rule.condition.holds(facts)
             if not cond and not self.table.exists(fp):
@@ -238,7 +279,7 @@ class Pass:
 
     def _settle_and_collect(self) -> None:
         """Release calm flapping alarms; forget series of removed devices and rules."""
-        for fp in self.fingerprints():
+        for fp in self.table.fingerprints(self.scope):
             entry = self.table.stored_entry(fp)
             if entry is not None and self._quiet(entry):
                 continue
@@ -258,9 +299,8 @@ class Pass:
             abandoned = series.phase is Phase.pending and self.now - series.t > FORGET_PENDING
             if abandoned or forgettable(series, rule, self.now):
                 self.forget(fp)
-        known = self.view.devices
-        self.seen = {k: v for k, v in self.seen.items() if k.split("|", 1)[0] in known}
-        self.prev = {k: v for k, v in self.prev.items() if k.split("|", 1)[0] in known}
+        remembered = {*self._seen_in, *self._prev_in} if self.scope is None else self.scope
+        self._dropped = {d for d in remembered if d not in self.view.devices}
 
     def _quiet(self, entry: Mapping[str, Any]) -> bool:
         """A stored firing series with nothing for the sweep to do (the common case)."""
@@ -273,19 +313,59 @@ class Pass:
 
     # -- the new state -------------------------------------------------------------------
 
-    def state_data(self) -> dict[str, Any]:
+    def state_data(self) -> tuple[dict[str, Any], dict[str, DeviceSummary]]:
+        """The new state, and the devices whose memory changed with their summaries."""
         series, topology = self.table.dump(self.topology_rules)
-        return {
+        seen = dict(self._seen_in)
+        seen.update(self._seen)
+        prev = dict(self._prev_in)
+        prev.update(self._prev)
+        for device in self._dropped:
+            seen.pop(device, None)
+            prev.pop(device, None)
+        data = {
             "version": STATE_VERSION,
             # Not sorted: EngineState.to_json sorts keys, and dicts compare unordered.
             "series": series,
             "topology": topology,
-            "seen": self.seen,
-            "prev": self.prev,
+            "seen": seen,
+            "prev": prev,
             "swept_at": self.swept_at,
         }
+        candidates = self.table.dirty() | set(self._seen) | set(self._prev) | self._dropped
+        changed: dict[str, DeviceSummary] = {}
+        by_device: dict[str, dict[str, list[Any]]] = defaultdict(dict)
+        if candidates:
+            for fp, entry in topology.items():
+                if entry[1] in candidates:
+                    by_device[entry[1]][fp] = entry
+        old = self.data
+        for device in sorted(candidates):
+            before = [old.get(section, {}).get(device) for section in DEVICE_SECTIONS]
+            after = [series.get(device), seen.get(device), prev.get(device)]
+            if before != after:
+                changed[device] = DeviceSummary(
+                    self.sweep_after(device, series.get(device), seen.get(device)),
+                    by_device.get(device, {}),
+                )
+        return data, changed
+
+    def sweep_after(
+        self,
+        device: str,
+        series: Mapping[str, Any] | None,
+        seen: Mapping[str, float] | None,
+    ) -> float | None:
+        """From when the sweep must look at the device (see DeviceSummary)."""
+        if series:
+            return 0.0
+        targets = self.view.silence_of(self.ruleset, device)
+        if not targets:
+            return None
+        seen = seen or {}
+        return min(seen.get(source, 0.0) + quiet for quiet, source in targets)
 
 
-def _series_key(device: str, sample: Sample) -> str:
+def _series_key(sample: Sample) -> str:
     labels = ",".join(f"{k}={sample.labels[k]}" for k in sorted(sample.labels))
-    return f"{device}|{sample.name}|{labels}"
+    return f"{sample.name}|{labels}"

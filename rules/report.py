@@ -91,10 +91,8 @@ class Reporter:
 
     def fresh(self, fp: str, rule: Rule) -> bool:
         """A pending down series that may still fire (its source has not gone quiet)."""
-        series = self.run.get(fp)
-        return series is not None and self.run.now - series.t <= (
-            rule.for_seconds + PENDING_ROOT_LATE
-        )
+        t = self.run.table.topology_t(fp)
+        return t is not None and self.run.now - t <= rule.for_seconds + PENDING_ROOT_LATE
 
     def report(self) -> tuple[list[Alarm], list[Alarm]]:
         """The firing and the suppressed alarms of this evaluation, by fingerprint."""

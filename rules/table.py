@@ -1,10 +1,12 @@
 """The stored series, read lazily and copied on write.
 
 The state keeps series grouped by device (``{device: {fingerprint: series}}``) and a
-small index of the series of topology rules. One evaluation touches a few devices, so it
-loads only their series, and writes back only what changed: the rest of the state is
-shared, not copied or walked, whatever its size. Per call the work grows with the
-observations, not with the number of open faults.
+small index of the topology rules' series that are not idle. One evaluation touches a
+few devices, so it loads only their series, and writes back only what changed: the rest
+of the state is shared, not copied or walked, whatever its size. Per call the work grows
+with the observations, not with the number of open faults. The desk goes further and
+hands in only the devices of a batch (see :mod:`rules.api`): :meth:`SeriesTable.dirty`
+says whose series to write back.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from rules.alarms import device_of
 from rules.series import Series
 
 Entry = dict[str, Any]
+# (rule, device, phase, raw, t) of a topology rule's series that is not idle.
+TopologyEntry = list[Any]
 
 
 class SeriesTable:
     def __init__(
-        self, stored: Mapping[str, Mapping[str, Entry]], topology: Mapping[str, list[Any]]
+        self,
+        stored: Mapping[str, Mapping[str, Entry]],
+        topology: Mapping[str, TopologyEntry],
     ) -> None:
         self._stored = stored
         self._topology = topology
@@ -51,6 +57,16 @@ class SeriesTable:
             return self._loaded[fp] is not None
         return fp in self._stored.get(device_of(fp), {})
 
+    def has_rule(self, device: str, rule: str) -> bool:
+        """Whether the device has a series of the rule (any phase), stored or loaded."""
+        loaded = self._loaded_by_device.get(device, ())
+        for fp, entry in self._stored.get(device, {}).items():
+            if fp not in loaded and entry["rule"] == rule:
+                return True
+        return any(
+            (series := self._loaded[fp]) is not None and series.rule == rule for fp in loaded
+        )
+
     def open_on(self, device: str, rule: str) -> list[str]:
         """Fingerprints of the rule's pending or firing series on one device."""
         found: list[str] = []
@@ -64,10 +80,12 @@ class SeriesTable:
                 found.append(fp)
         return sorted(found)
 
-    def fingerprints(self) -> list[str]:
-        """Every series (for the sweep, which runs at most every few seconds)."""
-        keys = {fp for entries in self._stored.values() for fp in entries}
-        keys.update(self._loaded)
+    def fingerprints(self, devices: Collection[str] | None = None) -> list[str]:
+        """Every series (for the sweep, which runs at most every few seconds), or those of
+        ``devices``."""
+        stored = self._stored if devices is None else {d: self._stored.get(d, {}) for d in devices}
+        keys = {fp for entries in stored.values() for fp in entries}
+        keys.update(fp for fp in self._loaded if devices is None or device_of(fp) in devices)
         return sorted(fp for fp in keys if self._loaded.get(fp, True) is not None)
 
     def stored_entry(self, fp: str) -> Entry | None:
@@ -77,13 +95,28 @@ class SeriesTable:
         return self._stored.get(device_of(fp), {}).get(fp)
 
     def topology_scan(self, rules: Collection[str]) -> Iterator[tuple[str, str, str, str, bool]]:
-        """(fingerprint, rule, device, phase, raw) of every series of the given rules."""
-        for fp, (rule, device, phase, raw) in self._topology.items():
+        """(fingerprint, rule, device, phase, raw) of every series of the given rules that
+        is not idle."""
+        for fp, entry in self._topology.items():
             if fp not in self._loaded:
-                yield fp, rule, device, phase, raw
+                yield fp, entry[0], entry[1], entry[2], entry[3]
         for fp, series in self._loaded.items():
-            if series is not None and series.rule in rules:
+            if series is not None and series.rule in rules and series.phase.value != "idle":
                 yield fp, series.rule, series.device, series.phase.value, series.raw
+
+    def topology_t(self, fp: str) -> float | None:
+        """The time of a topology series' last verdict, loaded or from the index."""
+        series = self._loaded.get(fp)
+        if series is not None:
+            return series.t
+        entry = self._topology.get(fp)
+        if entry is not None and len(entry) > 4:
+            return float(entry[4])
+        return None
+
+    def dirty(self) -> set[str]:
+        """Devices some of whose series were loaded, created or forgotten."""
+        return set(self._loaded_by_device)
 
     def dump(self, topology_rules: Collection[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The new ``series`` and ``topology`` sections: shared where nothing changed."""
@@ -98,8 +131,14 @@ class SeriesTable:
                     entries.pop(fp, None)
                     continue
                 entries[fp] = loaded.to_dict()
-                if loaded.rule in topology_rules:
-                    topology[fp] = [loaded.rule, device, loaded.phase.value, loaded.raw]
+                if loaded.rule in topology_rules and loaded.phase.value != "idle":
+                    topology[fp] = [
+                        loaded.rule,
+                        device,
+                        loaded.phase.value,
+                        loaded.raw,
+                        loaded.t,
+                    ]
             if entries:
                 series[device] = entries
             else:

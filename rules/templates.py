@@ -70,6 +70,16 @@ def _from_now(seconds: float) -> str:
     return f"in {days} {unit}" if seconds > 0 else f"{days} {unit} ago"
 
 
+def _ends(seconds: float) -> str:
+    """``ends in 20 days``, ``ends today``, ``ended today`` or ``ended 69 days ago``: the
+    verb in the tense the date is in, for titles of things that end (warranty, contract)."""
+    days = int(abs(seconds) // 86400)
+    unit = "day" if days == 1 else "days"
+    if seconds >= 0:
+        return "ends today" if days == 0 else f"ends in {days} {unit}"
+    return "ended today" if days == 0 else f"ended {days} {unit} ago"
+
+
 def _date(text: str, tz: tzinfo) -> str:
     number = _as_float(text)
     return text if number is None else datetime.fromtimestamp(number, tz).date().isoformat()
@@ -82,6 +92,7 @@ FILTERS: dict[str, Filter] = {
     "duration": _numeric(lambda x: format_duration(timedelta(seconds=round(x)))),
     "days": _numeric(lambda x: str(int(x // 86400))),
     "from_now": _numeric(_from_now),
+    "ends": _numeric(_ends),
     "date": _date,
     "upper": lambda text, tz: text.upper(),
 }

@@ -34,6 +34,7 @@ class InventoryView:
     _silence: dict[str, list[Target]] = field(default_factory=dict)
     _advisory: dict[str, list[InventoryTarget]] = field(default_factory=dict)
     _by_site: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    _quiet: dict[str, list[tuple[float, str]]] | None = None
 
     @classmethod
     def build(cls, inventory: Inventory) -> InventoryView:
@@ -85,6 +86,18 @@ class InventoryView:
                         found.append((ctx, source, fingerprint(rule, name, fpl), fpl))
             self._silence[rule.id] = found
         return found
+
+    def silence_of(self, ruleset: RuleSet, device: str) -> list[tuple[float, str]]:
+        """(seconds of silence that fire, source) of each no-data rule watching ``device``."""
+        if self._quiet is None:
+            quiet: dict[str, list[tuple[float, str]]] = {}
+            for rule in ruleset.sweeping:
+                if rule.no_data is None:
+                    continue
+                for ctx, source, _, _ in self.silence_targets(rule):
+                    quiet.setdefault(ctx.device.name, []).append((rule.no_data, source))
+            self._quiet = quiet
+        return self._quiet.get(device, [])
 
     def site_groups(self, rule: Rule) -> dict[str, tuple[str, ...]]:
         """A collapsing rule's fingerprints (each device and source it watches) by site, sorted."""

@@ -36,10 +36,10 @@ if [ "$(cat var/tokens.db 2>/dev/null || true)" != "$db_stamp" ]; then
   rm -f var/manager.token var/agent.token var/console-logins.txt
   printf '%s\n' "$db_stamp" > var/tokens.db
 fi
-make_token() {  # role name file: the name is who the timeline says took a step with it
+make_token() {  # role name file [scope...]: the name is who the timeline says took a step
   if [ ! -s "$3" ]; then
-    if ! (umask 077 && "$weibao" token create --role "$1" --name "$2" --note "make run" \
-          > "$3.tmp" 2> var/token.err && mv "$3.tmp" "$3"); then
+    if ! (umask 077 && "$weibao" token create --create-db --role "$1" --name "$2" --note "make run" \
+          -i inventory.yaml "${@:4}" > "$3.tmp" 2> var/token.err && mv "$3.tmp" "$3"); then
       cat var/token.err >&2
       exit 1
     fi
@@ -47,7 +47,7 @@ make_token() {  # role name file: the name is who the timeline says took a step 
   fi
 }
 make_token manager 值班经理 var/manager.token
-make_token agent "ht-app-01 agent" var/agent.token
+make_token agent "ht-app-01 agent" var/agent.token --device ht-app-01
 rm -f var/token.err
 
 # Console accounts for the demo: an engineer of the Shanghai site, the service manager
@@ -60,7 +60,7 @@ if [ ! -s var/console-logins.txt ]; then
     while read -r user role name extra; do
       password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
       # shellcheck disable=SC2086  # $extra is one option and its value, or nothing
-      if ! printf '%s\n' "$password" | "$weibao" user add "$user" --role "$role" \
+      if ! printf '%s\n' "$password" | "$weibao" user add --create-db "$user" --role "$role" \
            --name "$name" $extra -i inventory.yaml >/dev/null 2>var/user.err; then
         cat var/user.err >&2
         exit 1

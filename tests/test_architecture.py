@@ -140,6 +140,47 @@ def test_nothing_but_the_command_imports_the_command() -> None:
     assert offenders == []
 
 
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_imports(path: Path, known: set[str]) -> set[str]:
+    """The modules of ``known`` the file imports when it runs (``if TYPE_CHECKING:`` left
+    out); ``from pkg import sub`` names the submodule, not the package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for statement in node.body
+        for inner in ast.walk(statement)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            subs = {f"{node.module}.{alias.name}" for alias in node.names} & known
+            found.update(subs or {node.module})
+    return found & known
+
+
+@pytest.mark.parametrize("package", sorted(OURS))
+def test_no_module_imports_itself_round_a_cycle(package: str) -> None:
+    """A cycle is only ever broken by an import moved into a function: the two modules are
+    one, or the shared part belongs in a third."""
+    from weibao.inventory.graph import find_cycles
+
+    paths = {module_name(p): p for p in modules(package)}
+    graph = {
+        name: sorted(runtime_imports(path, set(paths)) - {name}) for name, path in paths.items()
+    }
+    assert find_cycles(graph) == []
+
+
 def test_every_package_is_gated_by_mypy_strict() -> None:
     import tomllib
 
@@ -158,3 +199,19 @@ def test_the_check_itself_sees_imports(tmp_path: Path) -> None:
     assert roots(names) == {"desk", "rules", "os", "weibao"}
     assert uses_command(names)
     assert not uses_command({"weibao.clock", "weibao.client"})
+
+
+def test_the_http_only_ticket_command_loads_no_database_library() -> None:
+    """``weibao ticket`` talks to the desk over HTTP: the clock replay and the steps it
+    uses must not pull SQLAlchemy in through ``desk.storage`` (issue 15, item 19)."""
+    import subprocess
+
+    probe = (
+        "import sys, weibao.cli.main, weibao.cli.ticket_cmd, weibao.cli.ticket_view; "
+        "from desk import clocks, steps; "
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

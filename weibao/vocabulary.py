@@ -76,6 +76,29 @@ VOCABULARY: tuple[SampleSpec, ...] = (
     SampleSpec("ups_battery_low", "bool", (), "battery status is low or depleted"),
     SampleSpec("ups_load_ratio", "ratio", ("line",), "output load of one line"),
     SampleSpec("ups_alarms", "count", (), "alarms present on the UPS"),
+    SampleSpec("ups_input_voltage_volts", "volts", ("line",), "input voltage of one line"),
+    SampleSpec("ups_input_frequency_hertz", "hertz", (), "input frequency"),
+    SampleSpec("ups_self_test_ok", "bool", (), "the last self-test passed"),
+    SampleSpec("system_health_ok", "bool", (), "the device's own overall health is normal"),
+    SampleSpec("battery_ok", "bool", ("battery",), "a CMOS or RAID controller battery is ok"),
+    SampleSpec("chassis_intrusion", "bool", (), "the chassis reports an intrusion (cover open)"),
+    SampleSpec("disk_bad_sectors", "count", ("disk",), "bad sectors the disk reports"),
+    SampleSpec(
+        "temperature_over_threshold",
+        "count",
+        ("sensor",),
+        "device's own temperature limits reached: 0, 1 warning, 2 critical",
+    ),
+    SampleSpec("optic_rx_power_dbm", "dBm", ("interface",), "transceiver receive power"),
+    SampleSpec("optic_tx_power_dbm", "dBm", ("interface",), "transceiver transmit power"),
+    SampleSpec(
+        "optic_rx_power_low", "bool", ("interface",), "receive power below the low-alarm limit"
+    ),
+    SampleSpec("firewall_sessions", "count", (), "sessions the firewall holds"),
+    SampleSpec("ha_members", "count", (), "members of the firewall's HA cluster"),
+    SampleSpec("ha_in_sync", "bool", ("member",), "the HA member's configuration is in sync"),
+    SampleSpec("vpn_tunnel_up", "bool", ("tunnel",), "an IPsec VPN tunnel is up"),
+    SampleSpec("sdwan_link_ok", "bool", ("check", "link"), "an SD-WAN health check passes"),
     SampleSpec("snmp_weak_security", "bool", (), "SNMP v1/v2c, MD5 or DES in use"),
     SampleSpec("trap_link_up", "bool", ("interface",), "link state the last linkUp/Down trap gave"),
     SampleSpec("trap_alarm", "bool", ("alarm", "object"), "1 while a trapped alarm is raised"),
@@ -109,6 +132,16 @@ VOCABULARY: tuple[SampleSpec, ...] = (
         ("contract", "contract_name"),
         "from the inventory, by the rules",
     ),
+    # Standard-MIB health of devices no vendor profile knows (ENTITY-SENSOR, ENTITY-STATE,
+    # HOST-RESOURCES hrDevice): collector/snmp/readers/health.py
+    SampleSpec("fan_speed_rpm", "rpm", ("fan",), "a fan's speed"),
+    SampleSpec("voltage_volts", "volts", ("sensor",), "a voltage sensor's reading"),
+    SampleSpec("current_amperes", "amperes", ("sensor",), "a current sensor's reading"),
+    SampleSpec("power_watts", "watts", ("sensor",), "a power sensor's reading"),
+    SampleSpec(
+        "sensor_ok", "bool", ("sensor",), "the sensor works and is within the device's limits"
+    ),
+    SampleSpec("component_ok", "bool", ("component",), "a hardware component reports healthy"),
 )
 
 BY_NAME: dict[str, SampleSpec] = {spec.name: spec for spec in VOCABULARY}

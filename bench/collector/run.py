@@ -163,6 +163,9 @@ def measure_inflight(args: argparse.Namespace, fleet: Fleet) -> list[Row]:
     ]  # fmt: skip
 
 
+PER_COMMAND = "weibao, channel per command (before)"
+
+
 def measure_ssh(args: argparse.Namespace) -> tuple[list[Row], str | None]:
     missing = sshd.available()
     if args.no_ssh or missing:
@@ -178,11 +181,15 @@ def measure_ssh(args: argparse.Namespace) -> tuple[list[Row], str | None]:
             progress(f"SSH, concurrency {level}, {n} full inspections: weibao")
             job = {"kind": "ssh", **server.target(), "count": n, "concurrency": level,
                    "watch": watch}  # fmt: skip
-            rows.append({"client": "weibao", "concurrency": level, **weibao(job)})
+            rows.append({"client": "weibao", "concurrency": level, "channels": 1, **weibao(job)})
+            progress(f"SSH, concurrency {level}: weibao, one channel per command (before)")
+            before = weibao({**job, "per_command": True})
+            rows.append({"client": PER_COMMAND, "concurrency": level,
+                         "channels": len(commands), **before})  # fmt: skip
             for label, kex in (("OpenSSH", None), ("OpenSSH, curve25519", "curve25519-sha256")):
                 progress(f"SSH, concurrency {level}: {label}")
                 figures = rivals.run_openssh(server.target(), commands, n, level, kex, watch)
-                rows.append({"client": label, "concurrency": level, **figures})
+                rows.append({"client": label, "concurrency": level, "channels": 1, **figures})
     finally:
         server.stop()
     return [report.per_device(r) for r in rows], None

@@ -15,7 +15,9 @@ Jobs (JSON on stdin):
 - ``{"kind": "inflight", "targets": [...], "requests": N, "rounds": R}``: N sessions at
   once, each one GET of the system group, no retries, R times;
 - ``{"kind": "ssh", "port": P, "user": U, "key": F, "host_key": FP, "count": N,
-  "concurrency": C}``: N full Linux inspections of the local sshd, C at a time.
+  "concurrency": C, "per_command": false}``: N full Linux inspections of the local sshd,
+  C at a time; ``per_command`` true runs the same script once per command, one channel
+  each (the driver's design before the one-channel script), for comparison in one run.
 
 The SNMP community is read from ``WEIBAO_BENCH_COMMUNITY`` (a secret reference, as the
 inventory would have it).
@@ -44,6 +46,7 @@ from collector.driver import Depth, InspectionResult
 from collector.snmp.credentials import resolve_credentials
 from collector.snmp.driver import SnmpDriver
 from collector.snmp.readers.system import SYSTEM_OIDS
+from collector.ssh.client import Session, SshConnection
 from collector.ssh.driver import SshDriver
 from weibao.errors import InspectionError, Timeout
 from weibao.inventory.model import SnmpInspection, SshInspection
@@ -206,6 +209,16 @@ async def ssh_job(job: dict[str, Any]) -> dict[str, Any]:
     )
     concurrency = int(job["concurrency"])
     driver = SshDriver(max_threads=max(16, concurrency))
+    if job.get("per_command"):
+        one_script = SshConnection._run_script
+
+        def per_command(
+            self: SshConnection, session: Session, commands: list[tuple[str, str]], deadline: float
+        ) -> None:
+            for command in commands:  # a channel, hence a session and a shell, each
+                one_script(self, session, [command], deadline)
+
+        SshConnection._run_script = per_command  # type: ignore[method-assign]
 
     def inspection(i: int) -> Callable[[], Awaitable[InspectionResult]]:
         def run() -> Awaitable[InspectionResult]:

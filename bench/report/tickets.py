@@ -122,8 +122,9 @@ def lifecycles(pause: str) -> dict[str, tuple[int, list[Step]]]:
                 (5, "ack", steps.Ack()),
                 (40, "arrive", steps.Arrive()),
                 (120, "resolve", fix),
+                # A reopened ticket goes back to whoever had it (acknowledged): no new ack.
                 (300, "reopen", steps.Reopen(reason="故障复现")),
-                (310, "ack", steps.Ack()),
+                (310, "note", steps.Note(text="重新排查")),
                 (390, "recover", None),
                 (400, "resolve", fix),
                 (500, "signoff", 2),

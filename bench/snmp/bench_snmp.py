@@ -6,13 +6,15 @@ Starts a throwaway snmpd on a free 127.0.0.1 port (config, pid and persistent fi
 a temp directory), then measures, in one run, per device inspection:
 
 - ``weibao``: SnmpDriver health inspection with the net-snmp profile (system, IF-MIB
-  columns, HOST-RESOURCES, UCD) over v2c and over v3 authPriv (SHA-256/AES);
+  columns, HOST-RESOURCES, UCD) over v2c and over v3 authPriv (SHA-256/AES-128 and
+  SHA-512/AES-256), all on weibao's own codec, transport and USM;
 - ``pysnmp-hlapi``: the plain high-level pysnmp approach (``bulk_walk_cmd`` of each
   table with ``lookupMib=False``), reading the same tables;
 - ``net-snmp``: ``snmpget`` for the scalars plus one ``snmpbulkwalk`` per table (the tool
   walks only its first OID), in subprocesses;
 
-and prints wall time and CPU per device, values read, and the ratios. Loopback only.
+and prints wall time and CPU per device, values read, the ratios to the CLI and v3's
+CPU against v2c's in the same run. Loopback only.
 ``--profile`` runs only weibao v2c under cProfile and prints where its time goes.
 """
 
@@ -72,6 +74,7 @@ def start_snmpd(home: Path) -> tuple[subprocess.Popen[bytes], int, dict[str, str
         f"[snmp] persistentDir {home / 'persist'}\n"
         f"rocommunity {COMMUNITY} 127.0.0.1\n"
         f'createUser bench SHA-256 "{KEY}" AES "{PRIV}"\nrouser bench priv\n'
+        f'createUser bench512 SHA-512 "{KEY}" AES-256 "{PRIV}"\nrouser bench512 priv\n'
     )
     env = {
         **os.environ,
@@ -119,14 +122,18 @@ def start_snmpd(home: Path) -> tuple[subprocess.Popen[bytes], int, dict[str, str
     raise SystemExit("snmpd did not start")
 
 
+V3_USERS = {"3": ("bench", "sha256", "aes128"), "3-512": ("bench512", "sha512", "aes256")}
+
+
 async def weibao(port: int, version: str, rounds: int, concurrency: int) -> tuple[float, int]:
-    if version == "3":
+    if version in V3_USERS:
+        user, auth, priv = V3_USERS[version]
         snmp = SnmpInspection(
             version="3",
-            user="bench",
-            auth_protocol="sha256",
+            user=user,
+            auth_protocol=auth,
             auth_key="env:K",
-            priv_protocol="aes128",
+            priv_protocol=priv,
             priv_key="env:P",
             port=port,
         )
@@ -251,8 +258,12 @@ def main() -> None:
                     lambda: asyncio.run(weibao(port, "2c", args.rounds, args.concurrency)),
                 ),
                 (
-                    "weibao v3 authPriv",
+                    "weibao v3 SHA-256/AES",
                     lambda: asyncio.run(weibao(port, "3", args.rounds, args.concurrency)),
+                ),
+                (
+                    "weibao v3 SHA-512/AES256",
+                    lambda: asyncio.run(weibao(port, "3-512", args.rounds, args.concurrency)),
                 ),
                 ("pysnmp hlapi v2c", lambda: asyncio.run(hlapi(port, args.rounds))),
                 ("net-snmp CLI v2c", lambda: netsnmp(port, env, args.rounds)),
@@ -265,13 +276,15 @@ def main() -> None:
             proc.terminate()
             proc.wait(5)
     print(f"{args.rounds} inspections each, concurrency {args.concurrency} (weibao only)")
-    print(f"{'client':22} {'wall ms':>8} {'CPU ms':>8} {'values':>7}")
+    print(f"{'client':25} {'wall ms':>8} {'CPU ms':>8} {'values':>7}")
     for name, wall, used, values in rows:
-        print(f"{name:22} {wall:8.1f} {used:8.1f} {values:7d}")
+        print(f"{name:25} {wall:8.1f} {used:8.1f} {values:7d}")
     ref = rows[-1]
     print(
         "CPU ratio to net-snmp CLI: " + ", ".join(f"{r[0]} {r[2] / ref[2]:.2f}" for r in rows[:-1])
     )
+    v2c = rows[0][2]
+    print("CPU ratio to weibao v2c: " + ", ".join(f"{r[0]} {r[2] / v2c:.2f}" for r in rows[1:3]))
 
 
 if __name__ == "__main__":

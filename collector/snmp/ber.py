@@ -325,3 +325,92 @@ def _tag_name(tag: int) -> str:
         return f"a {classes[(tag & 0xC0) >> 6]} tag number {tag >> 8}"
     name = _TAG_NAMES.get(tag)
     return f"{name} (0x{tag:02x})" if name else f"tag 0x{tag:02x}"
+
+
+# -- pieces for SNMPv3 (collector/snmp/usm_message.py wraps these in its own header) ------
+
+REPORT = 0xA8
+
+
+@dataclass(frozen=True, slots=True)
+class Pdu:
+    """A decoded PDU (a Response or, in SNMPv3, a Report) without its message wrapper."""
+
+    tag: int
+    request_id: int
+    error_status: int
+    error_index: int
+    varbinds: list[tuple[Oid, Var]]
+
+
+def encode_pdu(
+    pdu: int, request_id: int, oids: Sequence[Oid], non_repeaters: int = 0, max_repetitions: int = 0
+) -> bytes:
+    """A GetRequest, GetNextRequest or GetBulkRequest PDU alone; ValueError for bad input."""
+    if pdu not in (GET, GET_NEXT, GET_BULK):
+        raise ValueError(f"PDU type 0x{pdu:02x} is not a request this codec sends")
+    if not 0 <= request_id < 2**31:
+        raise ValueError(f"request-id {request_id} is not in 0..2^31-1")
+    second, third = (non_repeaters, max_repetitions) if pdu == GET_BULK else (0, 0)
+    if not (0 <= second < 2**31 and 0 <= third < 2**31):
+        raise ValueError(f"non-repeaters {second} or max-repetitions {third} not in 0..2^31-1")
+    varbinds = b"".join(
+        _tlv(SEQUENCE, _tlv(OBJECT_IDENTIFIER, encode_oid(o)) + _NULL_VALUE) for o in oids
+    )
+    return _tlv(
+        pdu, _integer(request_id) + _integer(second) + _integer(third) + _tlv(SEQUENCE, varbinds)
+    )
+
+
+def encode_tlv(tag: int, contents: bytes) -> bytes:
+    """One element: tag, definite length, contents."""
+    return _tlv(tag, contents)
+
+
+def encode_integer(value: int) -> bytes:
+    """An INTEGER element, minimal two's complement."""
+    return _integer(value)
+
+
+def read_element(data: bytes, pos: int, end: int, want: int, what: str) -> tuple[int, int]:
+    """(start, end) of the contents of the ``want``-tagged element at ``pos``."""
+    return _expect(data, pos, end, want, what)
+
+
+def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, start, end) of the element at ``pos``, whatever its tag."""
+    return _header(data, pos, end)
+
+
+def read_integer(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
+    """(value, end) of the INTEGER at ``pos``."""
+    return _read_int(data, pos, end, what)
+
+
+def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
+    """The Response or Report PDU at ``pos``, which must end exactly at ``end``."""
+    tag, pos, pdu_end = _header(data, pos, end)
+    if tag not in (RESPONSE, REPORT):
+        raise ProtocolError(f"expected a Response or Report PDU, got {_tag_name(tag)}")
+    if pdu_end != end:
+        raise ProtocolError(f"{end - pdu_end} bytes trail the PDU")
+    request_id, pos = _read_int(data, pos, pdu_end, "the request-id")
+    error_status, pos = _read_int(data, pos, pdu_end, "the error-status")
+    error_index, pos = _read_int(data, pos, pdu_end, "the error-index")
+    pos, list_end = _expect(data, pos, pdu_end, SEQUENCE, "the varbind list")
+    if list_end != pdu_end:
+        raise ProtocolError(f"{pdu_end - list_end} bytes trail the varbind list")
+    varbinds: list[tuple[Oid, Var]] = []
+    while pos < list_end:
+        try:
+            start, bind_end = _expect(data, pos, list_end, SEQUENCE, "the varbind")
+            start, oid_end = _expect(data, start, bind_end, OBJECT_IDENTIFIER, "the name")
+            oid = _read_oid(data, start, oid_end, start)
+            vtag, start, value_end = _header(data, oid_end, bind_end)
+            if value_end != bind_end:
+                raise ProtocolError(f"{bind_end - value_end} bytes trail the value")
+            varbinds.append((oid, _read_value(vtag, data, start, value_end, oid_end)))
+        except ProtocolError as exc:
+            raise ProtocolError(f"varbind {len(varbinds) + 1}: {exc}") from None
+        pos = bind_end
+    return Pdu(tag, request_id, error_status, error_index, varbinds)

@@ -2,9 +2,9 @@
 
 Secrets are read for every inspection (never cached), so a rotated community or v3 key
 in the referenced variable or file takes effect on the next inspection without a
-restart. The :meth:`Credentials.fingerprint` keys pysnmp engines (see
-:mod:`collector.snmp.engine`): a changed key is a new fingerprint, hence a fresh USM
-state, which is how a key change reaches pysnmp's caches.
+restart. SNMPv3 keys are derived and cached by the password read now
+(:class:`collector.snmp.usm_crypto.KeyCache`), so a changed key is simply another cache
+entry. :meth:`Credentials.fingerprint` keys the trap listener's per-credential state.
 """
 
 from __future__ import annotations

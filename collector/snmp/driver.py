@@ -20,18 +20,20 @@ from collector.driver import Depth, InspectionResult, failed_result
 from collector.snmp.counters import CounterReading, CounterStore
 from collector.snmp.credentials import resolve_credentials
 from collector.snmp.engine import EnginePool
-from collector.snmp.oid import Oid
+from collector.snmp.identify import MARKERS, UPS_IDENT, UPS_MANUFACTURER, Identity, identify
+from collector.snmp.oid import Oid, is_under
 from collector.snmp.profile_files import load_profiles
 from collector.snmp.profiles import Detection, ProfileSet
 from collector.snmp.rawtext import render
 from collector.snmp.readers import EntityIndex, ReadContext, Reader, SystemReader
 from collector.snmp.readers.system import SYS_DESCR, SYS_OBJECT_ID, SYSTEM_OIDS, uptime_ticks
 from collector.snmp.snapshot import Snapshot
-from collector.snmp.walker import RequestSize, SessionPool, Walker
+from collector.snmp.walker import BudgetExhausted, RequestSize, SessionPool, Walker
 from weibao.errors import (
     InspectionError,
     ProtocolError,
     SecretMissing,
+    Timeout,
 )
 from weibao.inventory.model import DeviceContext, SnmpInspection
 from weibao.observation import Observation, Sample, Source
@@ -58,6 +60,7 @@ class DeviceState:
     detected_for: tuple[str, str, str] = ("", "", "")  # sysObjectID, sysDescr, kind
     readers: list[Reader] = field(default_factory=list)
     identity: dict[str, str] = field(default_factory=dict)
+    recognised: Identity = field(default_factory=Identity)  # kind and vendor from the answers
 
 
 class SnmpDriver:
@@ -119,7 +122,7 @@ class SnmpDriver:
                 snap = Snapshot(await walker.get(SYSTEM_OIDS))
                 if not any(oid in snap for oid in SYSTEM_OIDS):
                     raise ProtocolError(f"{s.target} answers but shows no system group")
-                readers = self._detect(state, snap, kind)
+                readers = await self._detect(state, walker, snap, kind, depth)
                 await self._read(walker, snap, readers, state, depth)
             cost = {
                 "requests": str(walker.stats.requests),
@@ -149,16 +152,46 @@ class SnmpDriver:
             state.size = RequestSize(snmp.max_repetitions)
         return state
 
-    def _detect(self, state: DeviceState, snap: Snapshot, kind: str | None) -> list[Reader]:
+    async def _detect(
+        self, state: DeviceState, walker: Walker, snap: Snapshot, kind: str | None, depth: Depth
+    ) -> list[Reader]:
+        """Choose the profile; probe which tables the device answers first. Done once per
+        device, again when sysObjectID or sysDescr changes, and on each full inspection."""
         oid_var, descr_var = snap.get(SYS_OBJECT_ID), snap.get(SYS_DESCR)
         sys_oid = oid_var.oid() if oid_var is not None else None
         descr = descr_var.text() if descr_var is not None else ""
         key = (oid_var.text() if oid_var else "", descr, kind or "")
-        if state.detection is None or state.detected_for != key:
-            state.detection = self.profiles.match(sys_oid, descr, kind)
+        if state.detection is None or state.detected_for != key or depth is Depth.full:
+            roots = list(dict.fromkeys([*MARKERS, *self.profiles.probe_roots(sys_oid, descr)]))
+            try:
+                answered = await walker.first_under(roots)
+            except BudgetExhausted:
+                raise
+            except (Timeout, ProtocolError) as exc:  # no probe: match on the system group
+                log.info("SNMP probe of %s failed, matching without it: %s", walker, exc)
+                answered, roots = {}, []
+            detection = self.profiles.match(sys_oid, descr, kind, answered)
+            probed = frozenset(roots)
+            state.detection = Detection(
+                detection.profile,
+                detection.reason,
+                probed=probed,
+                absent=frozenset(r for r in probed if r not in answered),
+            )
             state.detected_for = key
             state.readers = [SystemReader(), *state.detection.profile.build_readers()]
             state.identity = {}
+            profile = detection.profile
+            matched_itself = not detection.reason.startswith(("fallback", "no profile"))
+            profile_kind = (
+                (profile.kind.value, f"profile {profile.name} ({detection.reason})")
+                if profile.kind is not None and matched_itself
+                else None
+            )
+            # GETNEXT on upsIdent lands on its first object, upsIdentManufacturer
+            first = answered.get(UPS_IDENT)
+            manufacturer = first[1].text() if first and first[0] == UPS_MANUFACTURER else ""
+            state.recognised = identify(sys_oid, descr, answered, profile_kind, kind, manufacturer)
         return state.readers
 
     async def _read(
@@ -180,6 +213,10 @@ class SnmpDriver:
         if depth is Depth.full or not state.identity:
             for oid in state.detection.profile.identity_oids():
                 (gets if oid[-1] == 0 else walks).append(oid)
+        absent = state.detection.absent
+        if absent:  # tables the device showed it does not have: nothing to ask for
+            gets = [o for o in gets if not any(is_under(o, root) for root in absent)]
+            walks = [o for o in walks if not any(_within(o, root) for root in absent)]
         if gets:
             snap.update(await walker.get(list(dict.fromkeys(gets))))
         if walks:
@@ -225,13 +262,17 @@ class SnmpDriver:
             Sample(name="snmp_weak_security", value=float(bool(weak))),
         ]
         meta = {k: v for k, v in state.identity.items() if v}
+        recognised = state.recognised
+        if "vendor" not in meta and recognised.vendor:
+            meta["vendor"] = recognised.vendor
         meta.update(profile=profile.name, profile_reason=state.detection.reason, depth=depth.value)
+        meta.update(recognised.meta())
         if profile.kind is not None:
             meta["kind"] = profile.kind.value
-            if kind and kind != profile.kind.value:
-                meta["kind_mismatch"] = (
-                    f"the inventory says {kind}, the profile {profile.kind.value}"
-                )
+        found = meta.get("kind")
+        if kind and found and kind != found and not recognised.unsure:
+            who = "the profile" if profile.kind is not None else "the device's answers"
+            meta["kind_mismatch"] = f"the inventory says {kind}, {who} {found}"
         for fact in ("sys_object_id", "sys_name", "neighbors", "lldp_chassis"):
             if fact in facts:
                 meta[fact] = facts[fact]
@@ -246,3 +287,8 @@ class SnmpDriver:
         self, name: str, now: datetime, error: InspectionError, reached: bool
     ) -> InspectionResult:
         return failed_result(name, self.name, Source.snmp, now, error, reached)
+
+
+def _within(oid: Oid, root: Oid) -> bool:
+    """``oid`` is ``root`` itself or lies under it (a walk root may be the probed root)."""
+    return oid[: len(root)] == root

@@ -3,7 +3,8 @@
 All files are read and checked before any error is raised, so one run reports every
 mistake; later directories override earlier ones by profile name (a user's directory
 can replace a built-in profile). ``extends`` is resolved here, and two profiles that
-claim the same sysObjectID prefix are refused: one device, one profile.
+claim the same sysObjectID prefix (with the same sysDescr regex and tables) are refused:
+one device, one profile.
 """
 
 from __future__ import annotations
@@ -100,14 +101,22 @@ def _resolve(
 
 
 def _ambiguities(profiles: dict[str, Profile], docs: dict[str, Document]) -> list[Problem]:
-    owners: dict[tuple[Oid, str], str] = {}
+    """Two profiles with the same conditions (prefix, sysDescr regex, tables answered)."""
+    owners: dict[tuple[Oid, str, tuple[Oid, ...]], str] = {}
     problems = []
+    hint = "one device, one profile: remove one, or tell them apart with sys_descr or answers"
     for name, profile in sorted(profiles.items()):
-        descr = profile.match.sys_descr.pattern if profile.match.sys_descr else ""
-        for position, prefix in enumerate(profile.match.sys_object_id):
-            other = owners.setdefault((prefix, descr), name)
+        rule = profile.match
+        descr = rule.sys_descr.pattern if rule.sys_descr else ""
+        tables = tuple(sorted(rule.answers))
+        for position, prefix in enumerate(rule.sys_object_id):
+            other = owners.setdefault((prefix, descr, tables), name)
             if other != name:
                 msg = f"{format_oid(prefix)} is also matched by profile {other!r}"
-                hint = "one device, one profile: remove one, or tell them apart with sys_descr"
                 problems.append(docs[name].problem(("match", "sys_object_id", position), msg, hint))
+        if not rule.sys_object_id and (tables or descr):
+            other = owners.setdefault(((), descr, tables), name)
+            if other != name:
+                msg = f"profile {other!r} matches the same tables"
+                problems.append(docs[name].problem(("match", "answers"), msg, hint))
     return problems

@@ -10,15 +10,24 @@ readers merge key by key. See docs/collector.md for the format, and
 Choosing a profile for a device, in order:
 
 1. the profile whose ``match.sys_object_id`` prefix is the longest match of the
-   device's sysObjectID (a ``match.sys_descr`` regex, when given, must match too and wins
-   a tie);
-2. else a profile listing the inventory kind in ``match.fallback_for``;
-3. else the one with ``fallback_for: ["*"]`` (``generic``).
+   device's sysObjectID (prefixes under net-snmp's own arc rank last: they name the
+   agent, not the vendor) (a ``match.sys_descr`` regex, when given, must match too and wins
+   a tie, then the profile with more ``match.answers``);
+2. else a profile that matches by ``match.answers`` or ``match.sys_descr`` alone (no
+   sysObjectID given; for agents whose sysObjectID names no vendor);
+3. else a profile listing the inventory kind in ``match.fallback_for``;
+4. else the one with ``fallback_for: ["*"]`` (``generic``).
+
+``match.answers`` lists tables (OID roots) the device must answer for the profile to
+apply: a family profile names a vendor's enterprise and the tables that mark the family
+(every Huawei device that answers hwEntityStateTable), not each model. The driver asks
+for them in one GETNEXT before matching (:mod:`collector.snmp.identify`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +38,9 @@ from collector.snmp.oid import Oid, OidText, format_oid
 from collector.snmp.readers import (
     READERS,
     EntityOptions,
+    EntitySensorsOptions,
+    EntityStateOptions,
+    HostDevicesOptions,
     HostResourcesOptions,
     InterfacesOptions,
     MetricSpec,
@@ -113,12 +125,24 @@ class Readers(Options):
     entity: Annotated[EntityOptions | None, BeforeValidator(_enabled)] = None
     ups: Annotated[UpsOptions | None, BeforeValidator(_enabled)] = None
     neighbors: Annotated[NeighborsOptions | None, BeforeValidator(_enabled)] = None
+    entity_sensors: Annotated[EntitySensorsOptions | None, BeforeValidator(_enabled)] = None
+    entity_state: Annotated[EntityStateOptions | None, BeforeValidator(_enabled)] = None
+    host_devices: Annotated[HostDevicesOptions | None, BeforeValidator(_enabled)] = None
 
 
 class Match(Options):
     sys_object_id: list[OidText] = Field(default_factory=list, description="prefixes")
     sys_descr: re.Pattern[str] | None = None
+    answers: list[OidText] = Field(
+        default_factory=list, description="tables (OID roots) the device must answer, all of them"
+    )
     fallback_for: list[DeviceKind | Literal["*"]] = Field(default_factory=list)
+
+    def answered(self, answered: Collection[Oid] | None) -> bool:
+        """Whether every table in ``answers`` answered (unknown counts as no)."""
+        if not self.answers:
+            return True
+        return answered is not None and all(root in answered for root in self.answers)
 
 
 class Profile(Options):
@@ -179,6 +203,10 @@ def inherit(parent: Profile, child: Profile) -> Profile:
 class Detection:
     profile: Profile
     reason: str
+    # Roots probed before matching, and those of them the device did not answer: the
+    # driver skips reading under an absent root (nothing is there to read).
+    probed: frozenset[Oid] = frozenset()
+    absent: frozenset[Oid] = frozenset()
 
 
 GENERIC = Profile(
@@ -196,30 +224,84 @@ class ProfileSet:
     def __getitem__(self, name: str) -> Profile:
         return self.profiles[name]
 
-    def match(self, sys_object_id: Oid | None, sys_descr: str, kind: str | None) -> Detection:
-        best: tuple[tuple[int, int, str], Profile, Oid] | None = None
+    def probe_roots(self, sys_object_id: Oid | None, sys_descr: str) -> list[Oid]:
+        """The ``answers`` roots of every profile this device could still match."""
+        roots: dict[Oid, None] = {}
         for profile in self.profiles.values():
             rule = profile.match
-            if rule.sys_descr is not None and not rule.sys_descr.search(sys_descr):
+            if not rule.answers or not self._descr_ok(rule, sys_descr):
                 continue
-            for prefix in rule.sys_object_id:
-                if sys_object_id is None or sys_object_id[: len(prefix)] != prefix:
-                    continue
-                # Longest prefix first, then a sys_descr condition; the name breaks ties.
-                score = (len(prefix), int(rule.sys_descr is not None), _reverse(profile.name))
+            if rule.sys_object_id and not any(
+                sys_object_id is not None and sys_object_id[: len(p)] == p
+                for p in rule.sys_object_id
+            ):
+                continue
+            roots.update(dict.fromkeys(rule.answers))
+        return list(roots)
+
+    @staticmethod
+    def _descr_ok(rule: Match, sys_descr: str) -> bool:
+        return rule.sys_descr is None or bool(rule.sys_descr.search(sys_descr))
+
+    def match(
+        self,
+        sys_object_id: Oid | None,
+        sys_descr: str,
+        kind: str | None,
+        answered: Collection[Oid] | None = None,
+    ) -> Detection:
+        """The profile for a device; ``answered`` holds the probed roots that answered."""
+        best: tuple[tuple[int, int, int, str], Profile, str] | None = None
+        for profile in self.profiles.values():
+            rule = profile.match
+            if not self._descr_ok(rule, sys_descr) or not rule.answered(answered):
+                continue
+            tables = f" and answers {', '.join(format_oid(a) for a in rule.answers)}"
+            tables = tables if rule.answers else ""
+            candidates = [
+                (
+                    _weight(p),
+                    f"sysObjectID {format_oid(sys_object_id or ())} is under {format_oid(p)}",
+                )
+                for p in rule.sys_object_id
+                if sys_object_id is not None and sys_object_id[: len(p)] == p
+            ]
+            if not rule.sys_object_id and (rule.answers or rule.sys_descr is not None):
+                said = f"sysDescr matches {rule.sys_descr.pattern!r}" if rule.sys_descr else ""
+                candidates = [(0, said)]
+            for length, why in candidates:
+                # Longest prefix first, then a sys_descr condition, then more tables
+                # answered; the name breaks ties.
+                score = (
+                    length,
+                    int(rule.sys_descr is not None),
+                    len(rule.answers),
+                    _reverse(profile.name),
+                )
                 if best is None or score > best[0]:
-                    best = (score, profile, prefix)
+                    best = (score, profile, (why + tables).removeprefix(" and "))
         if best is not None:
-            oid = format_oid(sys_object_id or ())
-            return Detection(best[1], f"sysObjectID {oid} is under {format_oid(best[2])}")
+            return Detection(best[1], best[2])
         for wanted, why in ((kind, f"fallback for kind {kind}"), ("*", "fallback for any kind")):
-            candidates = sorted(
+            candidates_ = sorted(
                 (p for p in self.profiles.values() if wanted in p.match.fallback_for),
                 key=lambda p: p.name,
             )
-            if wanted and candidates:
-                return Detection(candidates[0], why)
+            if wanted and candidates_:
+                return Detection(candidates_[0], why)
         return Detection(GENERIC, "no profile matched: built-in generic")
+
+
+# sysObjectIDs that name the agent software, not the vendor: many appliances (UPS cards,
+# BMCs, NAS) run net-snmp and answer with its sysObjectID. A match there ranks below a
+# profile matched by the tables the device answers or by its sysDescr.
+AGENT_ARCS: tuple[Oid, ...] = ((1, 3, 6, 1, 4, 1, 8072), (1, 3, 6, 1, 4, 1, 2021))
+
+
+def _weight(prefix: Oid) -> int:
+    if any(prefix[: len(arc)] == arc for arc in AGENT_ARCS):
+        return len(prefix) - 100
+    return len(prefix)
 
 
 def _reverse(name: str) -> str:

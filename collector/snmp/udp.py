@@ -1,4 +1,4 @@
-"""SNMP v1/v2c over asyncio UDP: one socket per address family for every session.
+"""SNMP over asyncio UDP: one socket per address family for every session, any version.
 
 Why not pysnmp here: its BER decoding and dispatch cost ~15 ms CPU per device, and at
 high concurrency answers were lost in the kernel's receive buffer (see
@@ -11,12 +11,15 @@ table:
 - **request-id -> pending request** in a dict: random 31-bit ids never reused while in
   flight; an answer counts only when its request-id, source address and port, version
   and community all match, anything else is a stray (counted, ignored);
+- **SNMPv3** answers are matched by msgID and handed to the session's ``accept``
+  (:mod:`collector.snmp.usm`: authentication, decryption, reports);
 - **timeout and retries per request** as in the inventory: the same message (same
   request-id) is sent again after ``timeout``, up to ``retries`` more times, so a late
   answer to an earlier attempt is still taken. Timers are loop callbacks, not tasks.
 
-:class:`UdpSession` implements :class:`collector.snmp.walker.Session` and raises the
-same :mod:`weibao.errors` as the pysnmp path, without secrets in messages.
+:class:`UdpSession` implements :class:`collector.snmp.walker.Session` for v1/v2c (and
+:class:`collector.snmp.usm.UsmSession` for v3), raising :mod:`weibao.errors` without
+secrets in messages.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from collector.snmp import ber
+from collector.snmp import ber, usm_message
 from collector.snmp.credentials import Credentials
 from collector.snmp.oid import Oid, format_oid
 from collector.snmp.walker import NoSuchName, ResponseTooBig, Varbinds
@@ -64,12 +67,29 @@ class UdpStats:
     malformed: int = 0  # not decodable and not traceable to a request
 
 
-class _Pending:
-    __slots__ = ("attempts", "community", "future", "host", "message", "port", "timer", "version")
+Accept = Callable[[bytes], Outcome]
+"""For SNMPv3: turns an answer whose msgID matches into an outcome (None: not ours)."""
 
-    def __init__(self, host: str, port: int, version: int, community: bytes) -> None:
+
+class _Pending:
+    __slots__ = (
+        "accept",
+        "attempts",
+        "community",
+        "future",
+        "host",
+        "message",
+        "port",
+        "timer",
+        "version",
+    )
+
+    def __init__(
+        self, host: str, port: int, version: int, community: bytes, accept: Accept | None
+    ) -> None:
         self.host, self.port = host, port
         self.version, self.community = version, community
+        self.accept = accept
         self.future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.message = b""
         self.attempts = 0
@@ -92,7 +112,12 @@ class _Endpoint(asyncio.DatagramProtocol):
 
 
 class UdpDispatcher:
-    """Sends requests and matches answers for every v1/v2c session of one event loop."""
+    """Sends requests and matches answers for every SNMP session of one event loop.
+
+    v1/v2c answers are matched here (request-id, version, community); SNMPv3 answers by
+    msgID, then handed to the request's ``accept`` (:mod:`collector.snmp.usm`), which
+    authenticates and decrypts them.
+    """
 
     def __init__(self, receive_buffer: int = 4 * 1024 * 1024) -> None:
         self.receive_buffer = receive_buffer
@@ -109,13 +134,18 @@ class UdpDispatcher:
     async def session(
         self, creds: Credentials, host: str, port: int, timeout: float, retries: int
     ) -> UdpSession:
-        """A session to ``host:port`` (a name is resolved now, once per session)."""
+        """A v1/v2c session to ``host:port`` (a name is resolved now, once per session)."""
+        address = await self.endpoint(host, port)
+        return UdpSession(self, creds, address, port, f"{host}:{port}", timeout, retries + 1)
+
+    async def endpoint(self, host: str, port: int) -> str:
+        """The numeric address of ``host``, with the socket for its family open."""
         family, address = await _resolve(host, port)
         if family not in self._sockets:
             async with self._lock:
                 if family not in self._sockets:
                     self._sockets[family] = await self._open(family)
-        return UdpSession(self, creds, address, port, f"{host}:{port}", timeout, retries + 1)
+        return address
 
     async def _open(self, family: int) -> tuple[socket.socket, asyncio.DatagramTransport]:
         sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -150,9 +180,13 @@ class UdpDispatcher:
         encode: Callable[[int], bytes],
         timeout: float,
         attempts: int,
+        accept: Accept | None = None,
     ) -> Outcome:
-        """Send ``encode(request_id)`` up to ``attempts`` times; the answer, or None."""
-        pending = _Pending(host, port, version, community)
+        """Send ``encode(request_id)`` up to ``attempts`` times; the answer, or None.
+
+        With ``accept`` (SNMPv3), ``request_id`` is also the msgID and answers go to it.
+        """
+        pending = _Pending(host, port, version, community, accept)
         request_id = self._ids.getrandbits(31)
         while request_id in self._pending:
             request_id = self._ids.getrandbits(31)
@@ -198,6 +232,10 @@ class UdpDispatcher:
             pending.future.set_result(None)
 
     def received(self, data: bytes, host: str, port: int) -> None:
+        msg_id = usm_message.peek_msg_id(data)
+        if msg_id is not None:
+            self._received_v3(msg_id, data, host, port)
+            return
         try:
             response = ber.decode_response(data)
         except ProtocolError as exc:
@@ -222,6 +260,24 @@ class UdpDispatcher:
             return
         self.stats.answered += 1
         pending.future.set_result(response)
+
+    def _received_v3(self, msg_id: int, data: bytes, host: str, port: int) -> None:
+        pending = self._pending.get(msg_id)
+        if (
+            pending is None
+            or pending.accept is None
+            or pending.future.done()
+            or pending.port != port
+            or pending.host != host
+        ):
+            self.stats.strays += 1
+            return
+        outcome = pending.accept(data)
+        if outcome is None:  # failed authentication, or outside the time window
+            self.stats.strays += 1
+            return
+        self.stats.answered += 1
+        pending.future.set_result(outcome)
 
     @staticmethod
     def _settle(pending: _Pending, outcome: Outcome) -> None:
@@ -311,7 +367,10 @@ def status_error(
     if status == 2:
         return NoSuchName(f"{target} answered noSuchName{where}", index - 1)
     if status in (6, 16):
-        return AuthError(f"{target} refused access ({name}{where}) to {creds.describe()}")
+        hint = ""
+        if creds.version == "3" and not creds.priv_protocol:
+            hint = ": the device's access rule may require a higher security level (priv_protocol)"
+        return AuthError(f"{target} refused access ({name}{where}) to {creds.describe()}{hint}")
     return ProtocolError(f"{target} answered {name}{where}")
 
 

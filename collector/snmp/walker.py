@@ -172,6 +172,27 @@ class Walker:
                 )
         return missing
 
+    async def first_under(self, roots: Sequence[Oid]) -> dict[Oid, tuple[Oid, Var]]:
+        """One GETNEXT per root (32 to a request): the first value under each root that has
+        one. Which tables a device answers, for choosing its profile; a root it does not
+        answer is left out."""
+        found: dict[Oid, tuple[Oid, Var]] = {}
+        for start in range(0, len(roots), MAX_GET):
+            chunk = list(roots[start : start + MAX_GET])
+            while chunk:
+                try:
+                    varbinds = await self._within_budget(self.session.get_next(chunk))
+                except NoSuchName as exc:  # SNMPv1: past the end of the MIB for that root
+                    if not 0 <= exc.index < len(chunk):
+                        raise ProtocolError(f"{self.session.target}: {exc}") from None
+                    chunk.pop(exc.index)
+                    continue
+                for root, (oid, var) in zip(chunk, varbinds, strict=False):
+                    if var.present and is_under(oid, root) and oid != root:
+                        found[root] = (oid, var)
+                break
+        return found
+
     async def walk(self, roots: Sequence[Oid]) -> Varbinds:
         """Every value under each root (scalars groups or table columns)."""
         pending = deque(sorted(set(roots)))

@@ -7,8 +7,11 @@ loop: closing the socket wakes the thread at once, whatever paramiko was waiting
 We hand paramiko a socket with ``TCP_NODELAY`` set: paramiko leaves Nagle on, and one
 inspection of six commands then takes about 4x longer (docs/BASELINE: 359 ms vs 90 ms).
 
-A profile with a ``shell`` (Huawei VRP) runs its commands in one interactive shell
-instead of one exec channel each; :mod:`collector.ssh.shell` does the talking.
+A profile without a ``shell`` (Linux) runs all its commands as one script on one exec
+channel (:mod:`collector.ssh.script`), so the server starts one session and one shell
+per inspection, as OpenSSH's ``ssh host 'cmd1; cmd2'`` would. A profile with a ``shell``
+(network CLIs) runs them in one interactive shell; :mod:`collector.ssh.shell` does the
+talking.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ import base64
 import hashlib
 import io
 import logging
+import select
 import socket
 import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.utils import CryptographyDeprecationWarning
 
+from collector.ssh.script import ScriptOutput, build_script, new_token
 from collector.ssh.shell import CliShell, ShellDialect
 from weibao.errors import (
     AuthError,
@@ -120,7 +124,7 @@ class SshConnection:
     """One connection to one device for one inspection; blocking, one thread at a time.
 
     ``shell`` set: the commands run in one interactive shell (network CLIs such as VRP);
-    otherwise each on its own exec channel.
+    otherwise all of them as one script on one exec channel.
     """
 
     def __init__(self, host: str, port: int, shell: ShellDialect | None = None) -> None:
@@ -165,9 +169,7 @@ class SshConnection:
             if self.shell is not None:
                 self._run_shell(self.shell, session, commands, connect_timeout, deadline)
                 return session
-            for key, line in commands:
-                self.stage = f"running {key}"
-                session.outputs[key] = self._run(line, deadline)
+            self._run_script(session, commands, deadline)
             return session
         except InspectionError:
             raise
@@ -256,21 +258,56 @@ class SshConnection:
             "account, its authorized_keys and the key or password reference"
         )
 
-    def _run(self, line: str, deadline: float) -> Output:
+    def _run_script(
+        self, session: Session, commands: list[tuple[str, str]], deadline: float
+    ) -> None:
+        """Every command in one script on one exec channel; outputs split at the marks."""
         assert self._transport is not None
-        remaining = max(deadline - time.monotonic(), 0.01)
-        channel = self._transport.open_session(timeout=remaining)
+        token = new_token()
+        script = ScriptOutput(token, len(commands), OUTPUT_MAX)
+        self.stage = "opening a channel"
+        channel = self._transport.open_session(timeout=max(deadline - time.monotonic(), 0.01))
         try:
-            channel.settimeout(remaining)
-            channel.exec_command(line)
-            stdout, truncated = _drain(channel.recv)
-            stderr, _ = _drain(channel.recv_stderr)
-            if not channel.status_event.wait(max(deadline - time.monotonic(), 0.01)):
-                raise Timeout(f"{self.target} did not end {line.split()[0]!r} in time")
-            status = channel.exit_status if channel.exit_status >= 0 else None
+            channel.exec_command(build_script([line for _, line in commands], token))
+            channel.shutdown_write()  # no command reads stdin: EOF at once
+            self._read_both(channel, script, commands, deadline)
         finally:
             channel.close()
-        return Output(_text(stdout), _text(stderr), status, truncated)
+        for (key, _), result in zip(commands, script.results(), strict=True):
+            stderr = _text(result.stderr)
+            if result.status is None and not stderr:
+                stderr = "the shell ended before this command finished"
+            session.outputs[key] = Output(
+                _text(result.stdout), stderr, result.status, result.truncated
+            )
+
+    def _read_both(
+        self,
+        channel: paramiko.Channel,
+        script: ScriptOutput,
+        commands: list[tuple[str, str]],
+        deadline: float,
+    ) -> None:
+        """Read stdout and stderr as they come (one stream left unread could fill the
+        channel's window and stall the other) until the channel's EOF."""
+        ready = channel.fileno()  # readable while either stream has data, or at EOF
+        while True:
+            done = len(script.stdout.statuses)
+            self.stage = f"running {commands[min(done, len(commands) - 1)][0]}"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([ready], [], [], remaining)[0]:
+                raise Timeout(f"{self.target}: no result in time while {self.stage}")
+            while channel.recv_stderr_ready():
+                script.stderr.feed(channel.recv_stderr(32768))
+            if channel.recv_ready():
+                script.stdout.feed(channel.recv(32768))
+                continue
+            if channel.eof_received or channel.closed:
+                while chunk := channel.recv(32768):
+                    script.stdout.feed(chunk)
+                while chunk := channel.recv_stderr(32768):
+                    script.stderr.feed(chunk)
+                return
 
     def _run_shell(
         self,
@@ -382,19 +419,6 @@ def _known_keys(path: str | None, host: str, port: int) -> list[paramiko.PKey]:
     name = host if port == 22 else f"[{host}]:{port}"
     entry = keys.lookup(name)
     return list(entry.values()) if entry else []
-
-
-def _drain(recv: Callable[[int], bytes]) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = recv(32768)
-        if not chunk:
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= OUTPUT_MAX:
-            return b"".join(chunks)[:OUTPUT_MAX], True
 
 
 def _text(data: bytes) -> str:

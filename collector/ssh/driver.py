@@ -6,7 +6,8 @@ left to asyncio's default executor (``cpu + 4`` threads), where a few dead devic
 holding threads until their timeout would delay every other device.
 
 Kept per device between inspections: the host key a trust-on-first-use device showed
-first, and when its logs were last read (the next full inspection reads only newer lines).
+first, when its logs were last read (the next full inspection reads only newer lines),
+and a network device's newest log-buffer entry (the next read counts only later ones).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from collector.driver import Depth, InspectionResult, failed_result
@@ -49,6 +50,7 @@ def default_budget(ctx: DeviceContext, depth: Depth) -> timedelta:
 class DeviceState:
     first_key: str | None = None  # trust on first use: the key seen first
     logs_read: datetime | None = None
+    log_cursors: dict[str, str] = field(default_factory=dict)  # command key -> newest entry
 
 
 class SshDriver:
@@ -123,7 +125,7 @@ class SshDriver:
         if depth is Depth.full:
             state.logs_read = now
         elapsed = (time.monotonic() - started) * 1000
-        return build_result(name, now, profile, depth, session, since, elapsed)
+        return build_result(name, now, profile, depth, session, since, elapsed, state.log_cursors)
 
 
 def resolve_login(ssh: SshInspection, environ: Mapping[str, str] | None) -> Login:
@@ -146,8 +148,14 @@ def build_result(
     session: Session,
     since: datetime,
     elapsed_ms: float,
+    log_cursors: dict[str, str] | None = None,
 ) -> InspectionResult:
-    """Parse each command's output; a command that is not usable here gives no samples."""
+    """Parse each command's output; a command that is not usable here gives no samples.
+
+    ``log_cursors`` (the device's, kept between inspections) is read and updated: the
+    newest entry of each log buffer read.
+    """
+    cursors = log_cursors if log_cursors is not None else {}
     samples = [Sample(name="up", value=1.0)]
     facts: dict[str, str] = {}
     unavailable: list[str] = []
@@ -162,7 +170,12 @@ def build_result(
             first = (out.stderr.strip().splitlines() or [""])[0][:120]
             unavailable.append(f"{command.key} (exit {out.status}: {first})")
             continue
-        reading = command.parse_output(out.stdout, since)
+        reading = command.parse_output(out.stdout, since, cursors.get(command.key))
+        if command.parse_log is not None:
+            if reading.cursor is None:
+                cursors.pop(command.key, None)
+            else:
+                cursors[command.key] = reading.cursor
         samples += reading.samples
         for key, value in reading.facts.items():
             facts.setdefault(key, value)

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from collector.driver import Depth
-from collector.ssh.parsers import Reading, vrp
+from collector.ssh.parsers import Reading, comware, ios, vrp
 from collector.ssh.parsers import linux as lx
-from collector.ssh.shell import ShellDialect
+from collector.ssh.shell import COMWARE_ERROR, IOS_ERROR, IOS_PROMPT, ShellDialect
 
 Parse = Callable[[str], Reading]
 ParseSince = Callable[[str, datetime], Reading]
+# A device log: the text and the newest entry the last read saw (None: never read).
+ParseLog = Callable[[str, str | None], Reading]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Command:
     line: str
     parse: Parse | None = None
     parse_since: ParseSince | None = None  # for log commands that filter by time themselves
+    parse_log: ParseLog | None = None  # for log buffers read "after the last entry seen"
     full_only: bool = False
     ok_status: frozenset[int] = frozenset({0})
     # Output that means "this tool is not usable here" even with a good exit status.
@@ -34,9 +37,11 @@ class Command:
     def render(self, since: datetime) -> str:
         return self.line.replace("{since}", str(int(since.timestamp())))
 
-    def parse_output(self, text: str, since: datetime) -> Reading:
+    def parse_output(self, text: str, since: datetime, seen: str | None = None) -> Reading:
         if self.parse_since is not None:
             return self.parse_since(text, since)
+        if self.parse_log is not None:
+            return self.parse_log(text, seen)
         assert self.parse is not None
         return self.parse(text)
 
@@ -112,4 +117,47 @@ HUAWEI_VRP = Profile(
     shell=ShellDialect(setup=("screen-length 0 temporary",), exit="quit"),
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, HUAWEI_VRP)}
+H3C_COMWARE = Profile(
+    "h3c-comware",
+    (
+        Command("version", "display version", comware.parse_version),
+        Command("cpu_usage", "display cpu-usage", comware.parse_cpu_usage),
+        Command("memory", "display memory", comware.parse_memory),
+        Command("environment", "display environment", comware.parse_environment),
+        Command("fan", "display fan", comware.parse_fan),
+        Command("power", "display power", comware.parse_power),
+        Command("interface_brief", "display interface brief", comware.parse_interface_brief),
+        Command(
+            "transceiver",
+            "display transceiver diagnosis interface",
+            comware.parse_transceiver_diagnosis,
+        ),
+        Command(
+            "logbuffer", "display logbuffer", parse_log=comware.parse_logbuffer, full_only=True
+        ),
+    ),
+    # Paging off for this session only (user view; nothing is saved).
+    shell=ShellDialect(setup=("screen-length disable",), exit="quit", error=COMWARE_ERROR),
+)
+
+CISCO_IOS = Profile(
+    "cisco-ios",
+    (
+        Command("version", "show version", ios.parse_version),
+        Command("cpu", "show processes cpu | include CPU utilization", ios.parse_cpu),
+        Command("memory", "show memory statistics", ios.parse_memory_statistics),
+        Command("environment", "show environment all", ios.parse_environment),
+        Command("interfaces", "show interfaces description", ios.parse_interfaces_description),
+        Command("transceiver", "show interfaces transceiver", ios.parse_transceiver),
+        Command("logging", "show logging", parse_log=ios.parse_logging, full_only=True),
+    ),
+    # Paging off and no line wrapping, for this session only (nothing is saved).
+    shell=ShellDialect(
+        setup=("terminal length 0", "terminal width 511"),
+        exit="exit",
+        prompt=IOS_PROMPT,
+        error=IOS_ERROR,
+    ),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (LINUX, HUAWEI_VRP, H3C_COMWARE, CISCO_IOS)}

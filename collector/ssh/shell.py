@@ -1,9 +1,12 @@
-"""One interactive CLI session (Huawei VRP style) on an SSH channel, and its text cleaning.
+"""One interactive CLI session (Huawei VRP, H3C Comware, Cisco IOS) on an SSH channel,
+and its text cleaning.
 
 Network devices such as Huawei S-series switches, AR routers and CE switches do not run
 commands reliably over an exec channel; the field way is one interactive shell per
-inspection: wait for the prompt (``<sysname>``, ``[sysname]``, ``[~sysname]`` on CE),
-switch paging off, send each command, read its output up to the next prompt, ``quit``.
+inspection: wait for the prompt (``<sysname>``, ``[sysname]``, ``[~sysname]`` on CE and
+Comware alike; ``Router>`` or ``Router#`` on IOS), switch paging off, send each command,
+read its output up to the next prompt, ``quit`` (``exit`` on IOS). What differs between
+the CLIs (prompt, error lines, paging and exit commands) is a :class:`ShellDialect`.
 
 What comes back is what a terminal would draw: the echoed command, CR LF, the
 ``  ---- More ----`` pager and the cursor moves that erase it, now and then colour codes.
@@ -45,14 +48,27 @@ _TOKEN = re.compile(
 _PAGER = re.compile(r" *-{2,} ?More ?-{2,}(?:\r?\n)?")
 _PAGER_AT_END = re.compile(r"-{2,} ?More ?-{2,} *$")
 # <name> in user view, [name] in system view, [~name] / [*name] on CE (two-stage commit),
-# HRP_M / HRP_S in front on a firewall pair.
-_PROMPT = re.compile(
+# HRP_M / HRP_S in front on a firewall pair. Comware prompts the same way.
+VRP_PROMPT = re.compile(
     r"(?:HRP_[MSA])?"
     r"(?:<(?P<user>[^<>\[\]\s][^<>\[\]]*)>"
     r"|\[[~*]?(?P<system>[^<>\[\]~*\s][^<>\[\]]*)\])"
 )
+# IOS: hostname> in user EXEC, hostname# privileged (hostname(config)# is never entered).
+IOS_PROMPT = re.compile(r"(?P<name>[A-Za-z0-9][\w.\-]*)(?:\([\w-]+\))?[>#]")
 _CARET = re.compile(r"\s*\^\s*")
-_ERROR = re.compile(r"Error\s*:")
+# The line a CLI answers a refused command with (under the caret, when there is one).
+VRP_ERROR = re.compile(r"Error\s*:")
+COMWARE_ERROR = re.compile(
+    r"%\s*(?:Unrecognized command|Incomplete command|Wrong parameter|Too many parameters"
+    r"|Ambiguous command|Permission denied|Unknown command)",
+    re.IGNORECASE,
+)
+IOS_ERROR = re.compile(
+    r"%\s*(?:Invalid input|Incomplete command|Ambiguous command|Unknown command"
+    r"|Unrecognized command|(?:Command )?authorization failed|Permission denied)",
+    re.IGNORECASE,
+)
 # Asked at login when the account's password is initial or expired: "N" changes nothing.
 _PASSWORD_CHANGE = re.compile(r"change\s+now\s*\?\s*\[Y/N\]\s*:?\s*$", re.IGNORECASE)
 
@@ -72,11 +88,15 @@ class ShellDialect:
     """What a CLI needs around the inspection's commands (a profile's data).
 
     ``setup`` lines are sent once after the first prompt (paging off); a device that
-    refuses one is still inspected, the pager is then answered as it comes.
+    refuses one is still inspected, the pager is then answered as it comes. ``prompt``
+    full-matches a prompt line, its one matching named group being the sysname;
+    ``error`` matches the line a refused command answers with.
     """
 
     setup: tuple[str, ...]
     exit: str
+    prompt: re.Pattern[str] = VRP_PROMPT
+    error: re.Pattern[str] = VRP_ERROR
 
 
 @dataclass(frozen=True)
@@ -146,15 +166,15 @@ def clean_output(raw: str) -> str:
     return render_terminal(_PAGER.sub("", raw))
 
 
-def prompt_name(line: str) -> str | None:
-    """The sysname if ``line`` is exactly a VRP prompt (``<S5720>``, ``[~CE6850]``), else None."""
-    match = _PROMPT.fullmatch(line.rstrip())
+def prompt_name(line: str, prompt: re.Pattern[str] = VRP_PROMPT) -> str | None:
+    """The sysname if ``line`` is exactly a prompt (``<S5720>``, ``[~CE6850]``), else None."""
+    match = prompt.fullmatch(line.rstrip())
     if match is None:
         return None
-    return match.group("user") or match.group("system")
+    return next((name for name in match.groupdict().values() if name), None)
 
 
-def command_output(cleaned: str, command: str) -> str:
+def command_output(cleaned: str, command: str, prompt: re.Pattern[str] = VRP_PROMPT) -> str:
     """The output of ``command`` alone: everything through its echo and the final prompt cut.
 
     Without an echo (a device that does not echo) the text is kept whole.
@@ -164,19 +184,20 @@ def command_output(cleaned: str, command: str) -> str:
         if line.rstrip().endswith(command):
             lines = lines[at + 1 :]
             break
-    if lines and prompt_name(lines[-1]) is not None:
+    if lines and prompt_name(lines[-1], prompt) is not None:
         lines = lines[:-1]
     text = "\n".join(lines)
     return text + "\n" if text else ""
 
 
-def command_error(text: str) -> str | None:
-    """``Error: ...`` when the device refused the command (first line after the ``^``)."""
+def command_error(text: str, error: re.Pattern[str] = VRP_ERROR) -> str | None:
+    """``Error: ...`` (``% Invalid input ...``) when the device refused the command: the
+    first line after the ``^``."""
     for line in text.split("\n"):
         if not line.strip() or _CARET.fullmatch(line):
             continue
         stripped = line.strip()
-        return stripped if _ERROR.match(stripped) else None
+        return stripped if error.match(stripped) else None
     return None
 
 
@@ -222,7 +243,7 @@ class _Received:
 
 
 class CliShell:
-    """A VRP-style CLI on one channel: prompt, paging, one command at a time, quit.
+    """A network CLI on one channel: prompt, paging, one command at a time, quit.
 
     Blocking; every read is bounded by the deadline it is given. Used by
     :class:`collector.ssh.client.SshConnection` for profiles that have a ``shell``.
@@ -248,7 +269,7 @@ class CliShell:
         nudged = answered = False
         while True:
             last = received.last_line()
-            name = prompt_name(last)
+            name = prompt_name(last, self.dialect.prompt)
             if name is not None:
                 self.name = name
                 return name
@@ -265,7 +286,7 @@ class CliShell:
             else:
                 seen = received.shown()
                 raise Timeout(
-                    f"{self.target}: logged in, but no CLI prompt (<name> or [name]) came "
+                    f"{self.target}: logged in, but no CLI prompt came "
                     f"within {deadline - started:.1f}s"
                     + (f"; last line shown: {seen!r}" if seen else "; nothing was shown")
                     + ". Check that the device runs the SSH profile's OS (os: in the "
@@ -294,10 +315,10 @@ class CliShell:
             if not echoed:
                 head = render_terminal(bytes(received.head[:ECHO_WINDOW]).decode(errors="replace"))
                 echoed = any(x.rstrip().endswith(command) for x in head.split("\n")[:-1])
-            if echoed and prompt_name(received.last_line()) == self.name:
+            if echoed and prompt_name(received.last_line(), self.dialect.prompt) == self.name:
                 break
-        text = command_output(clean_output(received.text()), command)
-        return CommandText(text, command_error(text), received.truncated)
+        text = command_output(clean_output(received.text()), command, self.dialect.prompt)
+        return CommandText(text, command_error(text, self.dialect.error), received.truncated)
 
     def quit(self, deadline: float) -> None:
         """Leave the CLI and let the device end the session first (briefly).

@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from desk.i18n import level_label, translations
 from desk.reports import charts
+from desk.reports.labels import CLOCKS, EXPIRING, KINDS, ROLES, STATUSES, VERDICTS
 from desk.reports.model import InspectionReport, QuarterlyReport
 
 Format = Literal["html", "pdf", "xlsx", "json"]
@@ -34,43 +35,6 @@ MEDIA_TYPES: dict[str, str] = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
-
-
-VERDICTS = {"healthy": N_("Healthy"), "findings": N_("Findings"), "unknown": N_("Unknown")}
-STATUSES = {
-    "open": N_("Open"),
-    "acknowledged": N_("Acknowledged"),
-    "on_site": N_("On site"),
-    "resolved": N_("Resolved"),
-    "closed": N_("Closed"),
-}
-KINDS = {
-    "server": N_("Server"),
-    "switch": N_("Switch"),
-    "router": N_("Router"),
-    "firewall": N_("Firewall"),
-    "storage": N_("Storage"),
-    "ups": N_("UPS"),
-    "bmc": N_("BMC"),
-    "wireless": N_("Wireless"),
-    "load_balancer": N_("Load balancer"),
-    "pdu": N_("PDU"),
-    "other": N_("Other"),
-}
-CLOCKS = {"response": N_("Response"), "onsite": N_("On site / plan"), "resolve": N_("Resolution")}
-ROLES = {
-    "prepared": N_("Prepared by"),
-    "checked": N_("Checked by"),
-    "approved": N_("Approved by"),
-    "engineer": N_("Service engineer"),
-    "customer": N_("Customer representative"),
-}
-EXPIRING = {"contract": N_("Contract"), "warranty": N_("Warranty")}
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from desk.i18n import level_label, translations
+from desk.reports.labels import CLOCKS, EXPIRING, KINDS, STATUSES, VERDICTS
 from desk.reports.model import InspectionReport, LevelCounts, QuarterlyReport, TicketStats
-from desk.reports.render import CLOCKS, EXPIRING, KINDS, STATUSES, VERDICTS
 
 PERCENT = "0.00%"
 HOURS = "0.00"

@@ -78,6 +78,8 @@ def token_record(row: ApiTokenRow) -> TokenRecord:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         name=row.name,
+        site=row.site,
+        device=row.device,
     )
 
 

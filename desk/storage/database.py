@@ -32,6 +32,15 @@ class StoreUnavailable(DatabaseError):
     """The database does not answer now (down, locked too long); worth retrying later."""
 
 
+class WriteConflict(StoreUnavailable):
+    """The database rolled the transaction back to break a deadlock (or a serialisation
+    conflict) with another one; running it again is the remedy."""
+
+
+CONFLICT_STATES = frozenset({"40P01", "40001"})
+"""SQLSTATEs of a transaction rolled back for another's sake (deadlock, serialisation)."""
+
+
 def parse_db_url(text: str) -> URL:
     """Parse a SQLAlchemy URL, steering PostgreSQL to psycopg 3 (the driver we ship)."""
     try:

@@ -144,6 +144,10 @@ class TokenRecord:
     created_at: datetime
     revoked_at: datetime | None = field(default=None)
     name: str | None = None
+    site: str | None = None
+    """Scope of an agent token: the site whose devices it may push for."""
+    device: str | None = None
+    """Scope of an agent token: the one device it may push for."""
 
     @property
     def active(self) -> bool:

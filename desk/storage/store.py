@@ -40,7 +40,7 @@ from desk.storage.records import (
 from desk.storage.tables import (
     ApiTokenRow,
     DeviceComponentRow,
-    EngineStateRow,
+    EngineDeviceRow,
     EscalationRow,
     ObservationRow,
     OutboxRow,
@@ -113,6 +113,8 @@ class Store:
             with self._sessions.begin() as session:
                 yield session
         except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) in database.CONFLICT_STATES:
+                raise database.WriteConflict(_reason(exc)) from exc
             raise database.StoreUnavailable(_reason(exc)) from exc
 
     @contextmanager
@@ -364,10 +366,17 @@ class Store:
                 )
         return sorted(out, key=lambda r: r.last_seen, reverse=True)
 
-    def engine_state(self, name: str) -> str | None:
+    def engine_memory(self, device: str) -> str | None:
+        """The rule engine's memory of one device (JSON), if it has any."""
         with self._session() as session:
-            row = session.get(EngineStateRow, name)
-            return row.data if row is not None and row.data else None
+            row = session.get(EngineDeviceRow, device)
+            return row.data if row is not None else None
+
+    def sweep_marks(self) -> dict[str, float | None]:
+        """Each device's ``sweep_after`` (see :meth:`rules.api.Engine.sweep_scope`)."""
+        stmt = select(EngineDeviceRow.device, EngineDeviceRow.sweep_after)
+        with self._session() as session:
+            return {key: value for key, value in session.execute(stmt)}
 
     # --- tokens --------------------------------------------------------------------
 
@@ -379,6 +388,8 @@ class Store:
         note: str | None,
         now: datetime,
         name: str | None = None,
+        site: str | None = None,
+        device: str | None = None,
     ) -> TokenRecord:
         row = ApiTokenRow(
             token_hash=token_hash,
@@ -387,6 +398,8 @@ class Store:
             note=note,
             created_at=now,
             name=name,
+            site=site,
+            device=device,
         )
         with self._begin() as session:
             session.add(row)

@@ -296,15 +296,39 @@ class ApiTokenRow(Base):
     name: Mapped[str | None] = mapped_column(
         String(200), doc="the person who holds it: recorded as who did each ticket step"
     )
+    site: Mapped[str | None] = mapped_column(
+        String(200), doc="an agent token's scope: it may push for this site's devices only"
+    )
+    device: Mapped[str | None] = mapped_column(
+        String(200), doc="an agent token's scope: it may push for this one device only"
+    )
 
 
-class EngineStateRow(Base):
-    """The rule engine's memory (pending ``for:`` timers...), so a restart forgets nothing."""
+class EngineDeviceRow(Base):
+    """The rule engine's memory of one device (pending ``for:`` timers, last values...),
+    so a restart forgets nothing. One row per device: a batch reads and locks only its
+    devices' rows (and reads its upstreams'), so its cost does not grow with the fleet,
+    and desks working on different devices do not wait for each other."""
 
-    __tablename__ = "engine_state"
+    __tablename__ = "engine_devices"
+    __table_args__ = (
+        # What topology reads every batch: the few devices with a series not idle.
+        Index(
+            "ix_engine_devices_topology",
+            "device",
+            sqlite_where=text("topology IS NOT NULL"),
+            postgresql_where=text("topology IS NOT NULL"),
+        ),
+    )
 
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    data: Mapped[str] = mapped_column(Text)
+    device: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[str] = mapped_column(Text, doc="JSON: rules.api.EngineState.device")
+    topology: Mapped[str | None] = mapped_column(
+        Text, doc="JSON: its entries of the topology index; NULL when it has none"
+    )
+    sweep_after: Mapped[float | None] = mapped_column(
+        Float, doc="Unix time from which the sweep must look at it (rules.api.DeviceSummary)"
+    )
     updated_at: Mapped[datetime]
 
 

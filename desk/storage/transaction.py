@@ -3,11 +3,13 @@ ticket changes commit or roll back as one."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Container, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,7 @@ from desk.storage.records import (
 )
 from desk.storage.tables import (
     DeviceComponentRow,
-    EngineStateRow,
+    EngineDeviceRow,
     EscalationRow,
     ObservationRow,
     OutboxRow,
@@ -42,27 +44,65 @@ SNAPSHOT_SAMPLES = 300
 FINGERPRINTS_PER_QUERY = 500
 
 
+@dataclass(frozen=True)
+class DeviceMemory:
+    """One device's engine memory as stored (see :class:`~desk.storage.tables.EngineDeviceRow`)."""
+
+    device: str
+    data: str
+    topology: str | None
+    sweep_after: float | None
+
+
 class StoreTx:
     """The writes of one transaction; obtained from :meth:`Store.transaction`."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def insert_observations(
+        self, observations: Sequence[Observation], known: Container[str], received_at: datetime
+    ) -> list[Observation]:
+        """Store each observation once by its id, in one statement; the ones stored now
+        (not an id already stored, nor a repeat within the batch), in the batch's order."""
+        if not observations:
+            return []
+        rows = [
+            {
+                "id": obs.id,
+                "device": obs.device,
+                "source": obs.source.value,
+                "time": obs.time,
+                "received_at": received_at,
+                "ok": obs.ok,
+                "error": obs.error,
+                # What Sample.model_dump(mode="json") gives, without pydantic per sample.
+                "samples": [
+                    {"name": s.name, "labels": dict(s.labels), "value": s.value}
+                    for s in obs.samples
+                ],
+                "meta": dict(obs.meta),
+                "known_device": obs.device in known,
+            }
+            for obs in observations
+        ]
+        table = ObservationRow.__table__
+        stmt = (
+            self._insert()(table)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(table.c.id)
+        )
+        stored = set(self._session.execute(stmt, rows).scalars())
+        fresh: list[Observation] = []
+        for obs in observations:
+            if obs.id in stored:
+                stored.discard(obs.id)  # a repeat within the batch is a duplicate
+                fresh.append(obs)
+        return fresh
+
     def insert_observation(self, obs: Observation, known: bool, received_at: datetime) -> bool:
-        """Store an observation once by its id; False when that id is already stored."""
-        values = {
-            "id": obs.id,
-            "device": obs.device,
-            "source": obs.source.value,
-            "time": obs.time,
-            "received_at": received_at,
-            "ok": obs.ok,
-            "error": obs.error,
-            "samples": [s.model_dump(mode="json") for s in obs.samples],
-            "meta": dict(obs.meta),
-            "known_device": known,
-        }
-        return self._insert_ignore(ObservationRow, values, "id")
+        """Store one observation once by its id; False when that id is already stored."""
+        return bool(self.insert_observations([obs], {obs.device} if known else (), received_at))
 
     def keep_raw(self, obs: Observation) -> None:
         """Keep ``obs.raw`` as its device's latest for its source, unless a later one is kept
@@ -86,23 +126,84 @@ class StoreTx:
         if obs.time >= row.time:
             row.observation_id, row.time, row.outputs = obs.id, obs.time, dict(obs.raw)
 
-    def lock_engine_state(self, name: str, now: datetime) -> str | None:
-        """Read the engine state and hold it locked until commit.
+    def lock_devices(self, devices: Collection[str], now: datetime) -> dict[str, str]:
+        """The engine's memory (JSON) of these devices, locked until commit; a device
+        without a row gets an empty one, so that it too is locked.
 
-        The lock serialises evaluations across desk processes (PostgreSQL row lock; on
-        SQLite the transaction already holds the write lock).
+        The rows are locked in name order, so two batches sharing devices wait for each
+        other instead of deadlocking (PostgreSQL row locks; on SQLite the transaction
+        already holds the write lock).
         """
-        self._insert_ignore(EngineStateRow, {"name": name, "data": "", "updated_at": now}, "name")
-        stmt = select(EngineStateRow).where(EngineStateRow.name == name).with_for_update()
-        row = self._session.scalars(stmt).one()
-        return row.data or None
+        found = self._device_rows(devices, share=False)
+        missing = sorted(set(devices) - set(found))
+        if missing:
+            rows = [
+                {
+                    "device": d,
+                    "data": "{}",
+                    "topology": None,
+                    "sweep_after": None,
+                    "updated_at": now,
+                }
+                for d in missing
+            ]
+            table = EngineDeviceRow.__table__
+            stmt = self._insert()(table).on_conflict_do_nothing(index_elements=["device"])
+            self._session.execute(stmt, rows)
+            found.update(self._device_rows(missing, share=False))
+        return found
 
-    def save_engine_state(self, name: str, data: str, now: datetime) -> None:
-        self._session.execute(
-            update(EngineStateRow)
-            .where(EngineStateRow.name == name)
-            .values(data=data, updated_at=now)
+    def read_devices(self, devices: Collection[str]) -> dict[str, str]:
+        """The engine's memory of devices this transaction reads but does not change (a
+        batch's upstreams), held with a share lock: a batch that changes one of them
+        waits for this one, and the other way round, so a dependant and its upstream
+        never judge each other from a state the other is about to replace."""
+        return self._device_rows(devices, share=True)
+
+    def topology_index(self) -> dict[str, list[Any]]:
+        """Every device's entries of the topology index (the devices with a series of a
+        topology rule that is not idle: a handful, but for an outage)."""
+        stmt = select(EngineDeviceRow.topology).where(EngineDeviceRow.topology.is_not(None))
+        index: dict[str, list[Any]] = {}
+        for text in self._session.scalars(stmt):
+            index.update(json.loads(text or "{}"))
+        return index
+
+    def save_devices(self, memory: Sequence[DeviceMemory], now: datetime) -> None:
+        """Write back the memory of changed devices (locked by :meth:`lock_devices`);
+        a device left with nothing to remember loses its row."""
+        kept = [
+            {
+                "device": m.device,
+                "data": m.data,
+                "topology": m.topology,
+                "sweep_after": m.sweep_after,
+                "updated_at": now,
+            }
+            for m in memory
+            if m.data != "{}"
+        ]
+        gone = [m.device for m in memory if m.data == "{}"]
+        if kept:  # an ORM bulk UPDATE by primary key: one executemany
+            self._session.execute(update(EngineDeviceRow), kept)
+        for start in range(0, len(gone), FINGERPRINTS_PER_QUERY):
+            chunk = gone[start : start + FINGERPRINTS_PER_QUERY]
+            self._session.execute(delete(EngineDeviceRow).where(EngineDeviceRow.device.in_(chunk)))
+
+    def _device_rows(self, devices: Collection[str], share: bool) -> dict[str, str]:
+        wanted = sorted(set(devices))
+        found: dict[str, str] = {}
+        # An expanding parameter: the statement is built and compiled once, not per list.
+        stmt = (
+            select(EngineDeviceRow.device, EngineDeviceRow.data)
+            .where(EngineDeviceRow.device.in_(bindparam("devices", expanding=True)))
+            .order_by(EngineDeviceRow.device)
+            .with_for_update(read=share)
         )
+        for start in range(0, len(wanted), FINGERPRINTS_PER_QUERY):
+            chunk = wanted[start : start + FINGERPRINTS_PER_QUERY]
+            found.update((d, text) for d, text in self._session.execute(stmt, {"devices": chunk}))
+        return found
 
     def active_ticket(self, fingerprint: str) -> TicketRecord | None:
         """The ticket that is not closed for this fault, if any (locked until commit)."""
@@ -162,7 +263,7 @@ class StoreTx:
             due_onsite=ticket.due.onsite,
             due_resolve=ticket.due.resolve,
             last_seen_at=ticket.detected_at,
-            evidence_count=0,
+            evidence_count=1,  # the alarm that opened it
             created_at=now,
             updated_at=now,
             assignee=ticket.assignee,
@@ -204,6 +305,23 @@ class StoreTx:
         self._session.add(row)
         self._session.flush()
         return event_record(row)
+
+    def last_event(self, ticket_id: int) -> EventRecord | None:
+        """The ticket's latest event (by time, then id)."""
+        stmt = (
+            select(TicketEventRow)
+            .where(TicketEventRow.ticket_id == ticket_id)
+            .order_by(TicketEventRow.at.desc(), TicketEventRow.id.desc())
+            .limit(1)
+        )
+        row = self._session.scalars(stmt).first()
+        return None if row is None else event_record(row)
+
+    def replace_event(self, event_id: int, at: datetime, data: dict[str, Any]) -> None:
+        """Rewrite an event's time and data (the latest evidence of a run of reports)."""
+        self._session.execute(
+            update(TicketEventRow).where(TicketEventRow.id == event_id).values(at=at, data=data)
+        )
 
     def snapshot(
         self,
@@ -360,13 +478,16 @@ class StoreTx:
                 )
             )
 
+    def _insert(self) -> Any:
+        """The dialect's INSERT, which knows ON CONFLICT."""
+        dialect = self._session.get_bind().dialect.name
+        return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
     def _insert_ignore(self, table: type[Any], values: dict[str, Any], *keys: str) -> bool:
         """INSERT ... ON CONFLICT DO NOTHING; True when a row was inserted."""
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         columns = table.__table__.c
         stmt = (
-            insert(table.__table__)
+            self._insert()(table.__table__)
             .values(**values)
             .on_conflict_do_nothing(index_elements=list(keys))
             .returning(columns[keys[0]])

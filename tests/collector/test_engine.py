@@ -1,4 +1,4 @@
-"""The pysnmp edge without a network: value conversion, error translation, engine pool."""
+"""The session pool and the pysnmp values the trap listener converts, without a network."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import pytest
 
 from collector.snmp import engine
 from collector.snmp.credentials import Credentials
-from collector.snmp.engine import EnginePool, PysnmpSession, to_var
+from collector.snmp.engine import EnginePool, to_var
 from collector.snmp.snapshot import Kind, Var
+from collector.snmp.udp import UdpSession, status_error
+from collector.snmp.usm import UsmSession
 from collector.snmp.walker import NoSuchName, ResponseTooBig
-from weibao.errors import AuthError, ProtocolError, Timeout
+from weibao.errors import AuthError
 
-rfc1902, rfc1905, errind = engine.rfc1902, engine.rfc1905, engine.errind
+rfc1902, rfc1905 = engine.rfc1902, engine.rfc1905
 
 V2C = Credentials("2c", community="s3cret-community")
 V3 = Credentials(
@@ -48,43 +50,18 @@ def test_values_become_plain_python(value: Any, expected: Var) -> None:
     assert to_var(value) == expected
 
 
-def session(creds: Credentials) -> PysnmpSession:
-    s = PysnmpSession(object(), "a1", creds, "192.0.2.1:161")
-    s.timeout, s.attempts = 2.0, 2
-    return s
-
-
-@pytest.mark.parametrize(
-    ("indication", "creds", "kind", "words"),
-    [
-        (errind.RequestTimedOut(), V2C, Timeout, "community is wrong"),
-        (errind.RequestTimedOut(), V3, Timeout, "priv_key"),
-        (errind.UnknownUserName(), V3, AuthError, "does not know SNMPv3 user 'weibao'"),
-        (errind.WrongDigest(), V3, AuthError, "wrong auth_key or auth_protocol"),
-        (errind.DecryptionError(), V3, AuthError, "wrong priv_key or priv_protocol"),
-        (errind.UnsupportedSecurityLevel(), V3, AuthError, "security level"),
-        (errind.NotInTimeWindow(), V3, ProtocolError, "engine discovery"),
-        (errind.EmptyResponse(), V2C, ProtocolError, "192.0.2.1:161"),
-    ],
-)
-def test_pysnmp_errors_become_ours_without_secrets(
-    indication: Any, creds: Credentials, kind: type, words: str
-) -> None:
-    error = session(creds)._indication_error(indication)
-    assert type(error) is kind and words in str(error)
-    for secret in ("s3cret-community", "k" * 12, "p" * 12):
-        assert secret not in str(error)
-
-
 def test_error_status_translation() -> None:
-    s = session(V2C)
     oids = [(1, 3, 6, 1, 2, 1, 1, 3, 0), (1, 3, 6, 1, 2, 1, 1, 9, 0)]
-    assert isinstance(s._status_error(1, 0, oids), ResponseTooBig)
-    no_such = s._status_error(2, 2, oids)
+    target = "192.0.2.1:161"
+    assert isinstance(status_error(target, V2C, 1, 0, oids), ResponseTooBig)
+    no_such = status_error(target, V2C, 2, 2, oids)
     assert isinstance(no_such, NoSuchName) and no_such.index == 1
     assert "1.3.6.1.2.1.1.9.0" in str(no_such)
-    assert isinstance(s._status_error(16, 1, oids), AuthError)
-    assert "genErr" in str(s._status_error(5, 1, oids))
+    assert isinstance(status_error(target, V2C, 16, 1, oids), AuthError)
+    assert "genErr" in str(status_error(target, V2C, 5, 1, oids))
+    auth_only = Credentials("3", user="weibao", auth_protocol="sha", auth_key="k" * 12)
+    denied = str(status_error(target, auth_only, 16, 1, oids))
+    assert "security level (priv_protocol)" in denied and "k" * 12 not in denied
 
 
 def test_credentials_never_show_secrets() -> None:
@@ -94,23 +71,16 @@ def test_credentials_never_show_secrets() -> None:
     assert rotated.fingerprint() != V3.fingerprint()
 
 
-def test_one_engine_for_communities_one_per_v3_key_idle_ones_evicted() -> None:
-    async def run() -> list[int]:
-        pool = EnginePool(max_engines=1)
-        sizes = []
+def test_every_version_on_the_shared_transport_without_pysnmp() -> None:
+    async def run() -> list[type]:
+        pool = EnginePool()
+        kinds = []
         try:
             for creds in (V2C, Credentials("2c", community="other"), V3):
                 async with pool.session(creds, "127.0.0.1", 9, 0.1, 0) as s:
-                    sizes.append(len(pool))
-                    assert isinstance(s, PysnmpSession) == (creds.version == "3")
-            rotated = Credentials(**{**V3.__dict__, "auth_key": "x" * 12})
-            async with pool.session(rotated, "127.0.0.1", 9, 0.1, 0):
-                sizes.append(len(pool))
+                    kinds.append(type(s))
         finally:
             pool.close()
-        return sizes
+        return kinds
 
-    # v1/v2c need no engine (weibao's own UDP transport); the v3 user adds one; its new
-    # key one more, and the least recently used idle engine is closed to stay within
-    # max_engines
-    assert asyncio.run(run()) == [0, 0, 1, 1]
+    assert asyncio.run(run()) == [UdpSession, UdpSession, UsmSession]

@@ -237,10 +237,77 @@ def test_states_name_the_value_in_a_label() -> None:
     ]
 
 
+def test_below_and_thresholds_use_the_devices_own_limits() -> None:
+    rows = [
+        ((12, 1), integer(-2150)),  # rx power, 0.01 dBm
+        ((14, 1), integer(-2000)),  # its low-alarm limit
+        ((12, 2), integer(-1045)),
+        ((14, 2), integer(-2000)),
+        ((12, 3), integer(-900)),
+        ((14, 3), integer(2147483647)),  # "not supported": no verdict
+    ]
+    spec = {
+        "column": "1.3.6.1.4.1.99999.1.12",
+        "below": "1.3.6.1.4.1.99999.1.14",
+        "ignore": [2147483647],
+        "labels": {"port": "{index}"},
+    }
+    got = [(s.labels["port"], s.value) for s in read_metric(spec, rows)]
+    assert got == [("1", 1.0), ("2", 0.0)]
+    temps = [
+        ((5, 1), integer(57)),
+        ((6, 1), integer(100)),
+        ((7, 1), integer(105)),
+        ((5, 2), integer(101)),
+        ((6, 2), integer(100)),
+        ((7, 2), integer(105)),
+        ((5, 3), integer(105)),
+        ((6, 3), integer(100)),
+        ((7, 3), integer(105)),
+        ((5, 4), integer(40)),  # no limits at all: no sample
+    ]
+    spec = {
+        "column": "1.3.6.1.4.1.99999.1.5",
+        "thresholds": ["1.3.6.1.4.1.99999.1.6", "1.3.6.1.4.1.99999.1.7"],
+        "labels": {"sensor": "{index}"},
+    }
+    got = [(s.labels["sensor"], s.value) for s in read_metric(spec, temps)]
+    assert got == [("1", 0.0), ("2", 1.0), ("3", 2.0)]
+
+
+def test_only_keeps_rows_whose_other_column_says_present_and_ifname_names_them() -> None:
+    rows = [
+        ((1, 1), integer(2)),  # a module present
+        ((8, 1), integer(-849)),
+        ((1, 2), integer(1)),  # notSupported: every column reads 0
+        ((8, 2), integer(0)),
+    ]
+    spec = {
+        "column": "1.3.6.1.4.1.99999.1.8",
+        "scale": 0.01,
+        "only": {"column": "1.3.6.1.4.1.99999.1.1", "in": [2, 3, 4]},
+        "labels": {"interface": "{ifname}"},
+    }
+    metric = MetricSpec.model_validate({"name": "x", **spec})
+    names = [
+        ((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 1), octets("GigabitEthernet0/0/4")),
+        ((1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1, 1), octets("Gi0/0/4")),
+    ]
+    snap = Snapshot([((*BASE, *suffix), var) for suffix, var in rows] + names)
+    samples = TableMetricReader(metric).read(ReadContext(snap, Depth.full)).samples
+    assert [(s.labels, s.value) for s in samples] == [({"interface": "Gi0/0/4"}, -8.49)]
+    assert (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1) in TableMetricReader(metric).walks(Depth.full)
+
+
 @pytest.mark.parametrize(
     ("metric", "expected"),
     [
         ("column: 1.3.6.1.4.1.1\n    map: {1: 1}\n    states: {1: ok}", "use one of them"),
+        (
+            "column: 1.3.6.1.4.1.1\n    above: 1.3.6.1.4.1.2\n    below: 1.3.6.1.4.1.3",
+            "use one of them",
+        ),
+        ("column: 1.3.6.1.4.1.1\n    labels: {s: '{ifnam}'}", "unknown placeholder {ifnam}"),
         ("used: 1.3.6.1.4.1.1\n    above: 1.3.6.1.4.1.2", "a metric reads either `column`"),
         ("free: 1.3.6.1.4.1.1", "two of `used`, `free` and `total`"),
         ("column: 1.3.6.1.4.1.1\n    labels: {s: '{state}'}", "{state} in a label needs `states:`"),

@@ -125,28 +125,70 @@ def test_linux_net_snmp() -> None:
     assert o.value("interface_up", interface="lo") is None  # loopback skipped
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
+def test_cisco_iosxe_entity_sensor_table_slot_and_sfp() -> None:
+    """CISCO-ENTITY-SENSOR-MIB is read at its entry (…9.9.91.1.1.1.1), not one level up."""
+    o = inspect("cisco-iosxe_ie32008t2s-ios17-12")
+    # entSensorValue 48 (units, precision 0); 46925 (units, precision 3)
+    assert o.value("temperature_celsius", sensor="Slot 1 - Temp: LM75BXXX") == 48
+    sfp = "FS              Temperature Sensor 1/1"
+    assert o.value("temperature_celsius", sensor=sfp) == pytest.approx(46.925)
+    assert o.value("optic_rx_power_dbm", interface="Gi1/1") == pytest.approx(-6.2)  # -62, prec 1
+
+
+# Every other recording: its profile and one value read off the recording by hand.
+OTHERS = [
+    # hwEntityOpticalRxPower.270 = -849 (0.01 dBm), the SFP in GigabitEthernet0/0/4
+    (
         "vrp-vrp_ar169sfp",
-        "comware-comware_hpe5900",
-        "ruijie-ruijie",
-        "ruijie-ruijie_s6150",
-        "bmc-ibmc",
+        "huawei-vrp-router",
+        "optic_rx_power_dbm",
+        {"interface": "GigabitEthernet0/0/4"},
+        -8.49,
+    ),
+    # hh3cEntityExtTemperature.204 = 35, entity "SENSOR 3" (class sensor)
+    ("comware-comware_hpe5900", "h3c-comware", "temperature_celsius", {"sensor": "SENSOR 3"}, 35),
+    # ifHighSpeed.1 = 10000 (Mbit/s), ifName.1 = "Te0/1"
+    ("ruijie-ruijie", "ruijie", "interface_speed_bits", {"interface": "Te0/1"}, 1e10),
+    # ruijieSystemMultipleTemperatureCurrent.1.0.3 = 57 ("switch")
+    ("ruijie-ruijie_s6150", "ruijie", "temperature_celsius", {"sensor": "switch"}, 57),
+    # temperatureReading "Inlet" = 190 (1/10 °C)
+    ("bmc-ibmc", "huawei-ibmc", "temperature_celsius", {"sensor": "Inlet"}, 19.0),
+    # temperatureProbeReading "System Board Inlet Temp" = 250 (1/10 °C)
+    (
         "bmc-drac_r640",
+        "dell-idrac",
+        "temperature_celsius",
+        {"sensor": "System Board Inlet Temp"},
+        25.0,
+    ),
+    # hwInfoDiskTemperature of CTE0.1 = 47
+    (
         "storage-oceanstor_dorado3k",
-        "storage-dsm_ds214se-dsm7",
-        "firewall-fortigate_60f",
-        "firewall-fortigate_100e",
-    ],
-)
-def test_every_other_recording_inspects_cleanly(name: str) -> None:
+        "huawei-oceanstor",
+        "temperature_celsius",
+        {"sensor": "disk CTE0.1"},
+        47,
+    ),
+    # diskBadSector.1 = 511 ("Disk 2")
+    ("storage-dsm_ds214se-dsm7", "synology", "disk_bad_sectors", {"disk": "Disk 2"}, 511),
+    # fgSysSesCount = 174
+    ("firewall-fortigate_60f", "fortigate", "firewall_sessions", {}, 174),
+    # fgSysSesCount = 1380
+    ("firewall-fortigate_100e", "fortigate", "firewall_sessions", {}, 1380),
+]
+
+
+@pytest.mark.parametrize(("name", "profile", "sample", "labels", "expected"), OTHERS)
+def test_every_other_recording_reads_its_values(
+    name: str, profile: str, sample: str, labels: dict[str, str], expected: float
+) -> None:
     o = inspect(name)
     assert o.value("up") == 1
-    assert o.meta["profile"]
-    for sample in o.samples:
-        if sample.name.endswith("_ratio"):
-            assert 0 <= sample.value <= 1, sample
+    assert o.meta["profile"] == profile
+    assert o.value(sample, **labels) == pytest.approx(expected)
+    for s in o.samples:
+        if s.name.endswith("_ratio"):
+            assert 0 <= s.value <= 1, s
 
 
 ALL_RECORDINGS = [

@@ -59,16 +59,26 @@ class Recording:
         prefix = oid + "."
         return {k[len(prefix) :]: v for k, v in self.values.items() if k.startswith(prefix)}
 
-    def snapshot(self, changes: dict[str, str] | None = None) -> Snapshot:
-        """The recording as a Snapshot, with ``changes`` (OID -> new value) applied."""
+    def snapshot(
+        self,
+        changes: dict[str, str] | None = None,
+        added: tuple[str, ...] = (),
+        dropped: tuple[str, ...] = (),
+    ) -> Snapshot:
+        """The recording as a Snapshot, with ``changes`` (OID -> new value) applied,
+        ``added`` lines (``OID|TYPE|VALUE``, for a column the device model lacks) added and
+        the rows ending in one of ``dropped`` (a table row gone) left out."""
         changes = dict(changes or {})
         items = []
         for line in self.lines:
             oid, tag, value = line.split("|", 2)
+            if dropped and oid.lstrip(".").endswith(dropped):
+                continue
             value = changes.pop(oid.lstrip("."), value)
             items.append(parse_line(f"{oid}|{tag}|{value}"))
         assert not changes, f"not in the recording: {sorted(changes)}"
-        return Snapshot(items)
+        assert not any(line.split("|", 1)[0] in self.values for line in added)
+        return Snapshot([*items, *(parse_line(line) for line in added)])
 
 
 def inspect(
@@ -98,7 +108,24 @@ def named(rec: Recording, status: str, names: str, ok: dict[str, float]) -> dict
 
 
 Alarm = tuple[str, str, tuple[tuple[str, str], ...]]
-KEYS = ("fan", "psu", "disk", "sensor", "cpu", "module", "controller", "pool", "array")
+KEYS = (
+    "fan",
+    "psu",
+    "disk",
+    "sensor",
+    "cpu",
+    "module",
+    "controller",
+    "pool",
+    "array",
+    "battery",
+    "interface",
+    "line",
+    "member",
+    "tunnel",
+    "check",
+    "link",
+)
 
 
 @pytest.fixture(scope="module")
@@ -324,7 +351,33 @@ def test_dell_idrac_server_health() -> None:
     states = {s.labels["array"]: s.labels["state"] for s in o.values("raid_state")}
     assert states == dict.fromkeys(arrays, "online")
     assert not rec.column(f"{DRAC}.4.600.12.1.5")  # no powerSupplyStatus recorded
-    assert not o.values("power_supply_ok")
+    # ... so the supplies' voltage and power-good probes (voltageProbeStatus) tell
+    probes = named(rec, f"{DRAC}.4.600.20.1.5", f"{DRAC}.4.600.20.1.8", DRAC_OK)
+    psus = {n: v for n, v in probes.items() if re.search(r"\bPS\d", n)}
+    assert len(psus) == 4 and by_label(o, "power_supply_ok", "psu") == psus
+    assert o.value("system_health_ok") == DRAC_OK[rec.value("1.3.6.1.4.1.674.10892.2.2.1.0")]
+    batteries = named(rec, f"{DRAC}.4.600.50.1.5", f"{DRAC}.4.600.50.1.7", DRAC_OK)
+    assert set(batteries) == {"System Board CMOS Battery", "PERC1 ROMB Battery"}
+    assert by_label(o, "battery_ok", "battery") == batteries
+    intrusion = {"1": 0.0, "2": 1.0, "3": 1.0}[rec.value(f"{DRAC}.4.300.70.1.6.1.1")]
+    assert o.value("chassis_intrusion") == intrusion == 0.0
+
+
+def test_dell_idrac_psu_probe_battery_intrusion_and_global_status(engine: RuleEngine) -> None:
+    rec = Recording("bmc-drac_r640")
+    changes = {
+        f"{DRAC}.4.600.20.1.5.1.5": "5",  # "System Board PS1 PG FAIL": critical
+        f"{DRAC}.4.600.50.1.5.1.2": "5",  # "PERC1 ROMB Battery": critical
+        f"{DRAC}.4.300.70.1.6.1.1": "2",  # intrusionReading: chassisBreached
+        "1.3.6.1.4.1.674.10892.2.2.1.0": "5",  # drsGlobalSystemStatus: critical
+    }
+    got = new_alarms(engine, rec, changes, "bmc", minutes=6)
+    assert got == {
+        alarm("power_supply_failed", "II", psu="System Board PS1 PG FAIL"),
+        alarm("battery_failed", "III", battery="PERC1 ROMB Battery"),
+        alarm("chassis_intrusion", "III"),
+        alarm("system_health_failed", "III"),
+    }
 
 
 def test_dell_idrac_stopped_fan_failed_disk_and_failed_array(engine: RuleEngine) -> None:
@@ -421,3 +474,521 @@ def test_every_new_profile_is_chosen_by_sys_object_id() -> None:
         assert o.meta["profile"] == profile, name
         assert o.meta["profile_reason"].startswith("sysObjectID "), name
         assert "kind_mismatch" in o.meta, name  # told, so the inventory can be corrected
+
+
+def test_dell_idrac_probe_alarms_need_the_probe_names() -> None:
+    """Only the probes named after a supply count: a CPU's power-good probe is not a PSU."""
+    rec = Recording("bmc-drac_r640")
+    names = rec.column(f"{DRAC}.4.600.20.1.8")
+    cpu_row = next(r for r, n in names.items() if n.startswith("CPU1"))
+    o = inspect(rec.snapshot({f"{DRAC}.4.600.20.1.5.{cpu_row}": "5"}))
+    assert all(s.value == 1 for s in o.values("power_supply_ok"))
+
+
+# ---------------------------------------------------------------- Synology
+
+SYNO = "1.3.6.1.4.1.6574"
+SYNO_DISK = f"{SYNO}.2.1.1"  # diskEntry: 2 ID, 5 status, 6 temperature, 9 bad sectors, 13 health
+SYNO_RAID = f"{SYNO}.3.1.1"  # raidEntry: 2 name, 3 status
+
+
+def test_synology_nas_health() -> None:
+    rec = Recording("storage-dsm_ds214se-dsm7")
+    assert rec.value("1.3.6.1.2.1.1.2.0") == "1.3.6.1.4.1.8072.3.2.10"  # net-snmp's own OID
+    o = inspect(rec.snapshot(), kind="server")
+    assert identity(o) == (
+        "synology",
+        "storage",
+        "Synology",
+        rec.value(f"{SYNO}.1.5.1.0"),
+        rec.value(f"{SYNO}.1.5.3.0"),
+    )
+    ok = {"1": 1.0, "2": 0.0}
+    assert o.value("system_health_ok") == ok[rec.value(f"{SYNO}.1.1.0")] == 1
+    assert o.value("power_supply_ok", psu="power") == ok[rec.value(f"{SYNO}.1.3.0")]
+    assert o.value("fan_ok", fan="system") == ok[rec.value(f"{SYNO}.1.4.1.0")]
+    assert o.value("fan_ok", fan="cpu") == ok[rec.value(f"{SYNO}.1.4.2.0")]
+    assert o.value("temperature_celsius", sensor="system") == int(rec.value(f"{SYNO}.1.2.0"))
+    names = rec.column(f"{SYNO_DISK}.2")
+    disks = named(rec, f"{SYNO_DISK}.5", f"{SYNO_DISK}.2", {"1": 1.0, "2": 1.0, "5": 0.0})
+    assert len(disks) == 2 and by_label(o, "disk_ok", "disk") == disks
+    bad = {names[r]: float(v) for r, v in rec.column(f"{SYNO_DISK}.9").items()}
+    assert by_label(o, "disk_bad_sectors", "disk") == bad == {"Disk 1": 0.0, "Disk 2": 511.0}
+    for row, value in rec.column(f"{SYNO_DISK}.6").items():
+        assert o.value("temperature_celsius", sensor=names[row]) == int(value)
+    arrays = named(rec, f"{SYNO_RAID}.3", f"{SYNO_RAID}.2", {"1": 0.0, "11": 1.0, "12": 1.0})
+    assert set(arrays) == {"Volume 1", "Storage Pool 1"}
+    assert by_label(o, "raid_degraded", "array") == arrays
+    assert 0 < o.value("filesystem_usage_ratio", mountpoint="/volume1") < 0.1  # HOST-RESOURCES
+
+
+def test_synology_bad_sectors_alarm_as_recorded_and_a_crashed_pool(engine: RuleEngine) -> None:
+    rec = Recording("storage-dsm_ds214se-dsm7")
+    healthy = {a for a in alarms_of(engine, rec.snapshot(), "storage", minutes=3)}
+    assert {(r, lv) for r, lv, _ in healthy} == {("disk_bad_sectors", "III")}
+    assert ("disk", "Disk 2") in next(iter(healthy))[2]
+    pool = next(r for r, n in rec.column(f"{SYNO_RAID}.2").items() if n == "Storage Pool 1")
+    changes = {
+        f"{SYNO_RAID}.3.{pool}": "12",  # raidStatus: Crashed
+        f"{SYNO}.1.4.1.0": "2",  # systemFanStatus: Failed
+    }
+    got = new_alarms(engine, rec, changes, "storage", minutes=3)
+    assert got == {
+        alarm("raid_degraded", "I", array="Storage Pool 1"),
+        alarm("fan_failed", "II", fan="system"),
+    }
+
+
+def test_plain_linux_is_not_taken_for_a_synology() -> None:
+    o = inspect(Recording("linux-linux_opensips").snapshot(), kind="server")
+    assert o.meta["profile"] == "net-snmp"
+
+
+# ---------------------------------------------------------------- UPS
+
+UPS_MIB = "1.3.6.1.2.1.33.1"
+
+
+def test_generex_ups_input_and_bypass_alarm(engine: RuleEngine) -> None:
+    rec = Recording("ups-generex-ups_cs141")
+    o = inspect(rec.snapshot())
+    volts = {r: float(v) for r, v in rec.column(f"{UPS_MIB}.3.3.1.3").items()}
+    assert by_label(o, "ups_input_voltage_volts", "line") == volts and len(volts) == 3
+    assert o.value("ups_input_frequency_hertz") == int(rec.value(f"{UPS_MIB}.3.3.1.2.1")) / 10
+    loads = {r: int(v) / 100 for r, v in rec.column(f"{UPS_MIB}.4.4.1.5").items()}
+    assert by_label(o, "ups_load_ratio", "line") == loads
+    assert rec.value(f"{UPS_MIB}.4.1.0") == "4"  # upsOutputSource: bypass, as recorded
+    assert o.value("ups_self_test_ok") is None  # no upsTestResultsSummary recorded
+    found = alarms_of(engine, rec.snapshot(), "ups", minutes=2)
+    assert {(r, lv) for r, lv, _ in found} == {("ups_on_bypass", "II")}
+
+
+def test_eaton_ups_own_load_frequency_and_aborted_self_test(engine: RuleEngine) -> None:
+    rec = Recording("ups-eatonupsm2_9px+empg2")
+    o = inspect(rec.snapshot(), kind="ups")
+    assert not rec.column(f"{UPS_MIB}.4.4.1.5")  # no UPS-MIB load: XUPS-MIB's own
+    load = int(rec.value("1.3.6.1.4.1.534.1.4.1.0")) / 100
+    assert o.value("ups_load_ratio", line="total") == load
+    assert o.value("ups_input_frequency_hertz") == int(rec.value("1.3.6.1.4.1.534.1.3.1.0")) / 10
+    assert o.value("ups_input_voltage_volts", line="1") == int(rec.value(f"{UPS_MIB}.3.3.1.3.1"))
+    assert rec.value(f"{UPS_MIB}.7.3.0") == "4"  # upsTestResultsSummary: aborted
+    assert o.value("ups_self_test_ok", result="aborted") == 0
+    assert o.value("ups_alarms") == int(rec.value(f"{UPS_MIB}.6.1.0")) == 0
+    found = alarms_of(engine, rec.snapshot(), "ups", minutes=2)
+    assert {(r, lv) for r, lv, _ in found} == {("ups_self_test_failed", "IV")}
+    changes = {
+        "1.3.6.1.4.1.534.1.4.1.0": "104",  # xupsOutputLoad: overloaded
+        f"{UPS_MIB}.3.3.1.3.1": "176",  # upsInputVoltage: sagging mains
+        f"{UPS_MIB}.7.3.0": "3",  # upsTestResultsSummary: doneError
+        f"{UPS_MIB}.6.1.0": "1",  # upsAlarmsPresent
+    }
+    got = new_alarms(engine, rec, changes, "ups", minutes=11)
+    assert got == {
+        alarm("ups_overload", "II", line="total"),
+        alarm("ups_input_voltage_abnormal", "III", line="1"),
+        alarm("ups_self_test_failed", "III"),
+        alarm("ups_alarm_present", "III"),
+    }
+
+
+def test_values_a_ups_does_not_know_read_as_unknown() -> None:
+    rec = Recording("ups-eatonupsm2_9px+empg2")
+    changes = {
+        f"{UPS_MIB}.2.3.0": "-1",  # upsEstimatedMinutesRemaining
+        f"{UPS_MIB}.2.4.0": "2147483647",  # upsEstimatedChargeRemaining
+        f"{UPS_MIB}.3.3.1.3.1": "2147483647",  # upsInputVoltage
+        f"{UPS_MIB}.6.1.0": "4294967295",  # upsAlarmsPresent (Gauge32)
+        "1.3.6.1.4.1.534.1.4.1.0": "-1",  # xupsOutputLoad
+        "1.3.6.1.4.1.534.1.3.1.0": "4294967295",  # xupsInputFrequency
+    }
+    o = inspect(rec.snapshot(changes), kind="ups")
+    for name in (
+        "ups_battery_minutes_remaining",
+        "ups_battery_charge_ratio",
+        "ups_input_voltage_volts",
+        "ups_alarms",
+        "ups_load_ratio",
+        "ups_input_frequency_hertz",
+    ):
+        assert not o.values(name), name
+
+
+# ---------------------------------------------------------------- FortiGate: sessions, HA, VPN
+
+FG = "1.3.6.1.4.1.12356.101"
+
+
+def test_fortigate_sessions_ha_vpn_and_sdwan() -> None:
+    rec = Recording("firewall-fortigate_60f")
+    o = inspect(rec.snapshot())
+    assert o.value("firewall_sessions") == int(rec.value(f"{FG}.4.1.8.0"))
+    members = rec.column(f"{FG}.13.2.1.1.11")
+    assert o.value("ha_members") == len(members) == 2
+    sync = named(rec, f"{FG}.13.2.1.1.12", f"{FG}.13.2.1.1.11", {"0": 0.0, "1": 1.0})
+    assert by_label(o, "ha_in_sync", "member") == sync == dict.fromkeys(members.values(), 1.0)
+    checks = rec.column(f"{FG}.4.9.2.1.2")
+    sdwan = {
+        (checks[r], r): {"0": 1.0, "1": 0.0}[v] for r, v in rec.column(f"{FG}.4.9.2.1.4").items()
+    }
+    got = {(s.labels["check"], s.labels["link"]): s.value for s in o.values("sdwan_link_ok")}
+    assert got == sdwan and len(sdwan) == 1
+    old = inspect(Recording("firewall-fortigate_100e").snapshot())
+    rec_old = Recording("firewall-fortigate_100e")
+    tunnels = named(rec_old, f"{FG}.12.2.2.1.20", f"{FG}.12.2.2.1.2", {"1": 0.0, "2": 1.0})
+    assert len(tunnels) == 2 and by_label(old, "vpn_tunnel_up", "tunnel") == tunnels
+    assert old.value("firewall_sessions") == int(rec_old.value(f"{FG}.4.1.8.0"))
+    assert not old.values("ha_in_sync")  # standalone: no HA rows
+
+
+def test_fortigate_ha_member_that_leaves_the_cluster(engine: RuleEngine) -> None:
+    rec = Recording("firewall-fortigate_60f")
+    ha = f"{FG}.13.2.1.1"
+    assert len(rec.column(f"{ha}.1")) == 2
+    gone = tuple(f"{ha}.{col}.2" for col in range(1, 17))  # member 2's row of fgHaStatsTable
+    alone = rec.snapshot(dropped=gone)
+    assert inspect(alone).value("ha_members") == 1
+    found = changed_over_time(engine, rec.snapshot(), alone, "firewall", minutes=3)
+    assert ("firewall_ha_member_lost", "II") in {(r, lv) for r, lv, _ in found}
+
+
+def test_fortigate_out_of_sync_member_dead_sdwan_link(engine: RuleEngine) -> None:
+    rec = Recording("firewall-fortigate_60f")
+    changes = {f"{FG}.13.2.1.1.12.2": "0", f"{FG}.4.9.2.1.4.1": "1"}
+    got = new_alarms(engine, rec, changes, "firewall", minutes=11)
+    member = rec.value(f"{FG}.13.2.1.1.11.2")
+    check = rec.value(f"{FG}.4.9.2.1.2.1")
+    assert got == {
+        alarm("firewall_ha_out_of_sync", "III", member=member),
+        alarm("sdwan_link_failed", "III", check=check, link="1"),
+    }
+
+
+def changed_over_time(
+    engine: RuleEngine, before: Snapshot, after: Snapshot, kind: str, minutes: int
+) -> set[Alarm]:
+    """Alarms active after one inspection of ``before``, then ``minutes`` of ``after``."""
+    device = {"name": DEVICE, "kind": kind, "address": "192.0.2.10"}
+    inventory = make_inventory([{**device, "inspect": {"snmp": SNMP.model_dump(mode="json")}}])
+    state, active = EngineState(), {}
+    for minute in range(minutes + 2):
+        when = T0 + timedelta(minutes=minute)
+        snap = before if minute == 0 else after
+        driver = SnmpDriver(pool=SnapshotPool({DEVICE: snap}), environ=ENV)
+        evaluation = engine.evaluate(state, [inspect(snap, when, driver)], when, inventory)
+        driver.close()
+        state = evaluation.state
+        active.update({a.fingerprint: a for a in evaluation.firing})
+        for gone in evaluation.cleared:
+            active.pop(gone.fingerprint, None)
+    return {(a.rule, a.level.value, tuple(sorted(a.labels.items()))) for a in active.values()}
+
+
+def test_fortigate_tunnel_and_wan_that_were_up_go_down(engine: RuleEngine) -> None:
+    rec = Recording("firewall-fortigate_100e")
+    names = rec.column("1.3.6.1.2.1.31.1.1.1.1")
+    wan = next(r for r, n in names.items() if n == "wan1")
+    assert rec.value(f"1.3.6.1.2.1.2.2.1.8.{wan}") == "1"  # up as recorded
+    assert rec.value(f"1.3.6.1.2.1.31.1.1.1.18.{wan}") == "inside"  # described by the customer
+    tunnel = rec.value(f"{FG}.12.2.2.1.2.1")
+    after = rec.snapshot({f"1.3.6.1.2.1.2.2.1.8.{wan}": "2", f"{FG}.12.2.2.1.20.1": "1"})
+    found = changed_over_time(engine, rec.snapshot(), after, "firewall", minutes=3)
+    keys = {(r, lv, dict(ls).get("interface", dict(ls).get("tunnel"))) for r, lv, ls in found}
+    assert keys == {("interface_down", "II", "wan1"), ("vpn_tunnel_down", "III", tunnel)}
+    # The 60F's WAN ports are undescribed and were down from the start: nothing, as
+    # recorded; once seen up, going down is wan_link_down.
+    rec = Recording("firewall-fortigate_60f")
+    as_is = {r for r, _, _ in alarms_of(engine, rec.snapshot(), "firewall", 3)}
+    assert not as_is & {"wan_link_down", "interface_down"}
+    names = rec.column("1.3.6.1.2.1.31.1.1.1.1")
+    wan = next(r for r, n in names.items() if n == "wan1")
+    assert rec.value(f"1.3.6.1.2.1.2.2.1.8.{wan}") == "2"
+    before = rec.snapshot({f"1.3.6.1.2.1.2.2.1.8.{wan}": "1"})
+    found = changed_over_time(engine, before, rec.snapshot(), "firewall", minutes=3)
+    keys = {(r, lv, dict(ls).get("interface")) for r, lv, ls in found}
+    assert ("wan_link_down", "II", "wan1") in keys
+    assert not {k for k in keys if k[0] == "interface_down"}
+
+
+# ---------------------------------------------------------------- sensors and optics
+
+CES = "1.3.6.1.4.1.9.9.91.1"  # CISCO-ENTITY-SENSOR-MIB: 1.1.1 values, 2.1.1 thresholds
+
+
+def cisco_value(rec: Recording, row: str) -> float:
+    value = int(rec.value(f"{CES}.1.1.1.4.{row}"))
+    scale, precision = (
+        int(rec.value(f"{CES}.1.1.1.2.{row}")),
+        int(rec.value(f"{CES}.1.1.1.3.{row}")),
+    )
+    return value * 10.0 ** (3 * (scale - 9)) / 10.0**precision
+
+
+def test_cisco_entity_sensor_table_is_read() -> None:
+    rec = Recording("cisco-iosxe_ie32008t2s-ios17-12")
+    o = inspect(rec.snapshot())
+    ent = rec.column("1.3.6.1.2.1.47.1.1.1.1.7")
+    kinds = rec.column(f"{CES}.1.1.1.1")
+    temps = {ent[r]: cisco_value(rec, r) for r, k in kinds.items() if k == "8"}
+    assert len(temps) == 2  # the slot and the SFP
+    for sensor, celsius in temps.items():
+        assert o.value("temperature_celsius", sensor=sensor) == pytest.approx(celsius)
+    assert o.value("temperature_celsius", sensor="Slot 1 - Temp: LM75BXXX") == 48
+    dbm = {ent[r]: cisco_value(rec, r) for r, k in kinds.items() if k == "14"}
+    rx = next(v for n, v in dbm.items() if "Rx Power" in n)
+    tx = next(v for n, v in dbm.items() if "Tx Power" in n)
+    # The sensors sit in the transceiver entity "GigabitEthernet1/1" = ifDescr of Gi1/1.
+    assert o.value("optic_rx_power_dbm", interface="Gi1/1") == pytest.approx(rx) == -6.2
+    assert o.value("optic_tx_power_dbm", interface="Gi1/1") == pytest.approx(tx) == -5.6
+    assert o.value("optic_rx_power_low", interface="Gi1/1") == 0  # above -19.0 dBm
+
+
+def test_cisco_rx_power_under_the_critical_low_threshold_alarms(engine: RuleEngine) -> None:
+    rec = Recording("cisco-iosxe_ie32008t2s-ios17-12")
+    ent = rec.column("1.3.6.1.2.1.47.1.1.1.1.7")
+    row = next(r for r, n in ent.items() if "Rx Power Sensor" in n)
+    # entSensorThresholdEntry of that sensor: the critical(30) lessOrEqual(2) limit
+    limits = {
+        t: int(rec.value(f"{CES}.2.1.1.4.{row}.{t}"))
+        for t in ("1", "2", "3", "4")
+        if rec.value(f"{CES}.2.1.1.3.{row}.{t}") in ("1", "2")
+    }
+    severity = {t: int(rec.value(f"{CES}.2.1.1.2.{row}.{t}")) for t in limits}
+    low = limits[max(limits, key=lambda t: severity[t])]
+    assert low == -190  # -19.0 dBm
+    changes = {f"{CES}.1.1.1.4.{row}": str(low - 5)}  # -19.5 dBm, the link still up
+    assert inspect(rec.snapshot(changes)).value("optic_rx_power_low", interface="Gi1/1") == 1
+    got = new_alarms(engine, rec, changes, "switch", minutes=6)
+    assert got == {alarm("optic_rx_power_low", "III", interface="Gi1/1")}
+
+
+def test_comware_sensor_entities_and_transceivers() -> None:
+    rec = Recording("comware-comware_hpe5900")
+    o = inspect(rec.snapshot())
+    ent, klass = rec.column("1.3.6.1.2.1.47.1.1.1.1.7"), rec.column("1.3.6.1.2.1.47.1.1.1.1.5")
+    temps = {
+        ent[r]: float(v)
+        for r, v in rec.column("1.3.6.1.4.1.25506.2.6.1.1.1.1.12").items()
+        if v not in ("0", "65535") and klass.get(r) in ("8", "9")  # sensor(8), module(9)
+    }
+    assert {"SENSOR 2", "SENSOR 3"} <= set(temps)
+    assert by_label(o, "temperature_celsius", "sensor") == temps
+    rec = Recording("comware-comware_a5500")
+    o = inspect(rec.snapshot())
+    xcvr = "1.3.6.1.4.1.25506.2.70.1.1.1"
+    (row,) = rec.column(f"{xcvr}.12")
+    port = rec.value(f"1.3.6.1.2.1.31.1.1.1.1.{row}")
+    assert o.value("optic_rx_power_dbm", interface=port) == int(rec.value(f"{xcvr}.12.{row}")) / 100
+    assert o.value("optic_tx_power_dbm", interface=port) == int(rec.value(f"{xcvr}.9.{row}")) / 100
+    low = int(rec.value(f"{xcvr}.14.{row}"))  # hh3cTransceiverMinRXPower: -20.00 dBm
+    assert (
+        o.value("optic_rx_power_low", interface=port)
+        == float(int(rec.value(f"{xcvr}.12.{row}")) < low)
+        == 0
+    )
+    assert o.value("temperature_celsius", sensor=f"{port} transceiver") == int(
+        rec.value(f"{xcvr}.15.{row}")
+    )
+    # The 5900's modules without DOM answer 2147483647 ("not supported"): no figure.
+    o5900 = inspect(Recording("comware-comware_hpe5900").snapshot())
+    assert not o5900.values("optic_rx_power_dbm")
+
+
+def test_huawei_ar_optical_module() -> None:
+    rec = Recording("vrp-vrp_ar169sfp")
+    o = inspect(rec.snapshot())
+    opt = "1.3.6.1.4.1.2011.5.25.31.1.1.3.1"
+    present = [r for r, v in rec.column(f"{opt}.1").items() if v in ("2", "3", "4")]
+    assert len(present) == 1 and len(rec.column(f"{opt}.1")) == 8  # 7 ports without a module
+    (row,) = present
+    port = rec.value(f"1.3.6.1.2.1.47.1.1.1.1.7.{row}")
+    assert o.value("optic_rx_power_dbm", interface=port) == int(rec.value(f"{opt}.8.{row}")) / 100
+    assert o.value("optic_tx_power_dbm", interface=port) == int(rec.value(f"{opt}.9.{row}")) / 100
+    assert len(o.values("optic_rx_power_dbm")) == 1
+    assert o.value("temperature_celsius", sensor=f"{port} transceiver") == int(
+        rec.value(f"{opt}.5.{row}")
+    )
+    assert not o.values("optic_rx_power_low")  # this AR reports no thresholds (.13)
+    assert not rec.column(f"{opt}.13")
+    # A model that reports hwEntityOpticalRxLowThreshold (0.01 dBm): judged against it.
+    for limit, low in (("-800", 1.0), ("-1400", 0.0)):
+        added = (f"{opt}.13.{row}|2|{limit}",)
+        o = inspect(rec.snapshot(added=added))
+        assert o.value("optic_rx_power_low", interface=port) == low
+
+
+# ---------------------------------------------------------------- Ruijie thresholds
+
+
+def test_ruijie_uses_its_own_temperature_limits(engine: RuleEngine) -> None:
+    rec = Recording("ruijie-ruijie_s6150")
+    temp = f"{RUIJIE}.1.1.44.1"  # 4 name, 5 current, 6 warning, 7 critical
+    o = inspect(rec.snapshot())
+    names = rec.column(f"{temp}.4")
+    expected = {
+        names[r].strip(): float(
+            (int(v) >= int(rec.value(f"{temp}.6.{r}")))
+            + (int(v) >= int(rec.value(f"{temp}.7.{r}")))
+        )
+        for r, v in rec.column(f"{temp}.5").items()
+    }
+    assert by_label(o, "temperature_over_threshold", "sensor") == expected
+    assert set(expected.values()) == {0.0}
+    row = next(r for r, n in names.items() if n.strip() == "switch")
+    warning, critical = int(rec.value(f"{temp}.6.{row}")), int(rec.value(f"{temp}.7.{row}"))
+    assert (warning, critical) == (100, 105)
+    # 85 °C on the switching chip: under its own warning limit (100), so no alarm,
+    # although the fixed 75 °C rule would have raised one.
+    assert new_alarms(engine, rec, {f"{temp}.5.{row}": "85"}, "switch", minutes=6) == set()
+    got = new_alarms(engine, rec, {f"{temp}.5.{row}": str(critical)}, "switch", minutes=6)
+    assert got == {alarm("temperature_over_threshold", "II", sensor="switch")}
+
+
+# ---------------------------------------------------------------- interface rules, every recording
+
+EVERY_RECORDING = [
+    "vrp-vrp_s5328c-ei",
+    "vrp-vrp_ar169sfp",
+    "comware-comware_a5500",
+    "comware-comware_hpe5900",
+    "cisco-ios_c3560",
+    "cisco-iosxe_ie32008t2s-ios17-12",
+    "ruijie-ruijie",
+    "ruijie-ruijie_s6150",
+    "ups-generex-ups_cs141",
+    "ups-eatonupsm2_9px+empg2",
+    "linux-linux_opensips",
+    "bmc-ibmc",
+    "bmc-drac_r640",
+    "storage-oceanstor_dorado3k",
+    "storage-dsm_ds214se-dsm7",
+    "firewall-fortigate_60f",
+    "firewall-fortigate_100e",
+]
+PORT_RULES = {"interface_down", "interface_went_down", "wan_link_down"}
+IF_OPER = "1.3.6.1.2.1.2.2.1.8"
+
+
+def if_row(rec: Recording, name: str) -> str:
+    """The ifIndex the interfaces reader named ``name`` (ifName, else ifDescr)."""
+    names, descrs = rec.column("1.3.6.1.2.1.31.1.1.1.1"), rec.column("1.3.6.1.2.1.2.2.1.2")
+    for row in sorted({*names, *descrs}, key=lambda r: int(r.split(".")[0])):
+        if (names.get(row) or descrs.get(row)) == name:
+            return row
+    raise AssertionError(f"no ifIndex for {name!r}")
+
+
+@pytest.mark.parametrize("name", EVERY_RECORDING)
+def test_interface_rules_on_every_recording(engine: RuleEngine, name: str) -> None:
+    rec = Recording(name)
+    o = inspect(rec.snapshot())
+    kind = o.meta["kind"]
+    as_recorded = alarms_of(engine, rec.snapshot(), kind, minutes=3)
+    assert not {r for r, _, _ in as_recorded} & PORT_RULES
+
+    admin = by_label(o, "interface_admin_up", "interface")  # some agents give none (C3560)
+    up = [
+        s for s in o.values("interface_up") if s.value == 1 and admin.get(s.labels["interface"], 1)
+    ]
+    described = next((s for s in up if "alias" in s.labels), None)
+    bare = next((s for s in up if "alias" not in s.labels), None)
+    if described is not None:
+        port = described.labels["interface"]
+        after = rec.snapshot({f"{IF_OPER}.{if_row(rec, port)}": "2"})
+        found = changed_over_time(engine, rec.snapshot(), after, kind, minutes=2)
+        ports = {(r, dict(ls)["interface"]) for r, _, ls in found if r in PORT_RULES}
+        uplink = kind in ("firewall", "router") and port.startswith("wan")
+        assert ports == {("interface_down" if uplink else "interface_went_down", port)}
+    if bare is not None:
+        port = bare.labels["interface"]
+        after = rec.snapshot({f"{IF_OPER}.{if_row(rec, port)}": "2"})
+        found = changed_over_time(engine, rec.snapshot(), after, kind, minutes=2)
+        wan = kind in ("firewall", "router") and port.startswith("wan")
+        expected = {("wan_link_down", port)} if wan else set()
+        assert {(r, dict(ls)["interface"]) for r, _, ls in found if r in PORT_RULES} == expected
+    # which recordings have which kind of port, so the test stays meaningful
+    has = (described is not None, bare is not None)
+    assert has == DESCRIBED_AND_BARE[name], has
+
+
+DESCRIBED_AND_BARE = {
+    "vrp-vrp_s5328c-ei": (True, True),
+    "vrp-vrp_ar169sfp": (True, True),
+    "comware-comware_a5500": (False, True),  # its descriptions are the ports' own names
+    "comware-comware_hpe5900": (False, False),  # no IF-MIB recorded
+    "cisco-ios_c3560": (False, True),  # its described ports are all down as recorded
+    "cisco-iosxe_ie32008t2s-ios17-12": (True, True),
+    "ruijie-ruijie": (False, True),
+    "ruijie-ruijie_s6150": (False, True),
+    "ups-generex-ups_cs141": (False, False),  # the UPS profiles read no IF-MIB
+    "ups-eatonupsm2_9px+empg2": (False, False),
+    "linux-linux_opensips": (False, True),
+    "bmc-ibmc": (False, True),
+    "bmc-drac_r640": (False, True),
+    "storage-oceanstor_dorado3k": (False, False),  # no IF-MIB on these arrays
+    "storage-dsm_ds214se-dsm7": (False, True),
+    "firewall-fortigate_60f": (False, True),
+    "firewall-fortigate_100e": (True, True),
+}
+
+
+def test_c3560_without_admin_status_alarms_only_a_port_that_was_up(engine: RuleEngine) -> None:
+    rec = Recording("cisco-ios_c3560")
+    assert not rec.column("1.3.6.1.2.1.2.2.1.7")  # no ifAdminStatus at all
+    o = inspect(rec.snapshot())
+    down = [s.labels["interface"] for s in o.values("interface_up") if s.value == 0]
+    described = [s for s in o.values("interface_up") if "alias" in s.labels]
+    assert described and all(s.value == 0 for s in described)  # down (shut?) as recorded
+    port = described[0].labels["interface"]
+    assert port in down
+    before = rec.snapshot({f"{IF_OPER}.{if_row(rec, port)}": "1"})
+    found = changed_over_time(engine, before, rec.snapshot(), "switch", minutes=2)
+    ports = {(r, lv, dict(ls)["interface"]) for r, lv, ls in found if r in PORT_RULES}
+    assert ports == {("interface_went_down", "III", port)}
+
+
+def test_ruijie_fiber_mib_optics(engine: RuleEngine) -> None:
+    rec = Recording("ruijie-ruijie_s6150")
+    fiber = f"{RUIJIE}.105.1.1.1"  # ruijieFiberEntry: 76 rx, 81 tx, 93 rx low-alarm limit
+    rx = rec.column(f"{fiber}.76")
+    assert len(rx) == 32 and set(rx.values()) == {"-10000"}  # "invalid": no module with DOM
+    assert not inspect(rec.snapshot()).values("optic_rx_power_dbm")
+    port = rec.value("1.3.6.1.2.1.31.1.1.1.1.1")
+    optic = {f"{fiber}.76.1": "-2150", f"{fiber}.81.1": "-250", f"{fiber}.93.1": "-2000"}
+    assert rec.value(f"{IF_OPER}.1") == "2"
+    # as recorded the port is down: no light is interface_down's business, not this rule's
+    assert new_alarms(engine, rec, optic, "switch", minutes=6) == set()
+    changes = {**optic, f"{IF_OPER}.1": "1"}  # the link up on marginal light
+    o = inspect(rec.snapshot(changes))
+    assert o.value("optic_rx_power_dbm", interface=port) == -21.5
+    assert o.value("optic_tx_power_dbm", interface=port) == -2.5
+    assert o.value("optic_rx_power_low", interface=port) == 1
+    got = new_alarms(engine, rec, changes, "switch", minutes=6)
+    assert got == {alarm("optic_rx_power_low", "III", interface=port)}
+
+
+def test_cisco_temperatures_use_the_switchs_own_limits(engine: RuleEngine) -> None:
+    rec = Recording("cisco-iosxe_ie32008t2s-ios17-12")
+    ent = rec.column("1.3.6.1.2.1.47.1.1.1.1.7")
+    slot = next(r for r, n in ent.items() if n.startswith("Slot 1"))
+    sfp = next(r for r, n in ent.items() if "Temperature Sensor" in n)
+
+    def high_limits(row: str) -> dict[int, float]:
+        """severity -> limit of the sensor's greaterThan/greaterOrEqual thresholds"""
+        out = {}
+        for t, relation in rec.column(f"{CES}.2.1.1.3.{row}").items():
+            if relation in ("3", "4"):
+                precision = int(rec.value(f"{CES}.1.1.1.3.{row}"))
+                value = int(rec.value(f"{CES}.2.1.1.4.{row}.{t}")) / 10**precision
+                out[int(rec.value(f"{CES}.2.1.1.2.{row}.{t}"))] = value
+        return out
+
+    assert high_limits(slot) == {10: 80, 20: 90, 30: 96, 1: 105}  # minor, major, critical
+    assert high_limits(sfp) == {30: 80.0, 10: 70.0}
+    o = inspect(rec.snapshot())
+    assert by_label(o, "temperature_over_threshold", "sensor") == {ent[slot]: 0, ent[sfp]: 0}
+    changes = {f"{CES}.1.1.1.4.{slot}": "91", f"{CES}.1.1.1.4.{sfp}": "72500"}  # 91 °C, 72.5 °C
+    got = new_alarms(engine, rec, changes, "switch", minutes=6)
+    assert got == {
+        alarm("temperature_over_threshold", "II", sensor=ent[slot]),  # past its major 90
+        alarm("temperature_over_threshold", "III", sensor=ent[sfp]),  # past its minor 70
+    }

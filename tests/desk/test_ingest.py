@@ -37,7 +37,7 @@ def test_many_down_samples_make_one_ticket(
     [ticket] = tickets(store)
     assert ticket.level is Level.I  # criticality high
     assert ticket.detected_at == START + M
-    assert ticket.evidence_count == 9
+    assert ticket.evidence_count == 10  # the opening alarm and nine reports
 
 
 def test_a_replayed_observation_is_a_duplicate_and_adds_no_evidence(
@@ -77,7 +77,7 @@ def test_engine_state_survives_a_restart_so_recovery_is_seen(
     store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
 ) -> None:
     Ingestor(store, engine, inventory, clock).ingest([observation("acme-db", 0, START)])
-    assert store.engine_state("rules") is not None
+    assert store.engine_memory("acme-db") is not None
     clock.advance(5 * M)
     # A new Ingestor stands for a restarted desk: it knows only what the store kept.
     Ingestor(store, engine, inventory, clock).ingest([observation("acme-db", 1, clock.now())])
@@ -136,3 +136,30 @@ def test_an_agent_observation_keeps_no_raw_output(
     Ingestor(store, engine, inventory, clock).ingest([observation("acme-db", 0, START)])
     [ticket] = tickets(store)
     assert "raw" not in ticket.snapshot and ticket.snapshot["observation"]["source"] == "agent"
+
+
+def test_a_batch_keeps_the_memory_of_its_own_devices_only(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    """The engine's memory is a row per device: a batch writes its devices' rows, not the
+    fleet's (issue #13 item 2)."""
+    ingestor = Ingestor(store, engine, inventory, clock)
+    ingestor.ingest([observation("acme-db", 1, START)])
+    assert set(store.sweep_marks()) == {"acme-db"}
+    before = store.engine_memory("acme-db")
+    clock.advance(M)
+    ingestor.ingest([observation("acme-core", 0, clock.now())])
+    assert set(store.sweep_marks()) == {"acme-db", "acme-core"}
+    assert store.engine_memory("acme-db") == before
+
+
+def test_a_device_not_in_the_inventory_leaves_no_memory_behind(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    from tests.desk.test_tickets import alarm
+
+    ingestor = Ingestor(store, engine, inventory, clock)
+    ingestor.apply_external([alarm(device="ghost")], [])  # locks the device's row
+    assert "ghost" in store.sweep_marks()
+    ingestor.tick()
+    assert "ghost" not in store.sweep_marks()

@@ -16,7 +16,7 @@ from .conftest import START
 def test_a_read_does_not_wait_for_a_writer_holding_the_lock(store: Store) -> None:
     store.add_token("1" * 64, Role.engineer, None, "x", START)
     with store.transaction() as tx:
-        tx.lock_engine_state("rules", START)  # this transaction now holds the write lock
+        tx.lock_devices(["acme-db"], START)  # this transaction now holds the write lock
         started = time.monotonic()
         store.ping()
         tickets = store.list_tickets(TicketQuery())

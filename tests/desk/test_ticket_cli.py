@@ -95,7 +95,7 @@ def desk_inventory() -> Inventory:
     data = copy.deepcopy(INVENTORY)
     contract = data["customers"][0]["contracts"][0]
     contract["pause_reasons"] = [PAUSE_REASON]
-    contract["sites"][0]["engineers"] = [{"name": "李强"}]
+    contract["sites"][0]["engineers"] = [{"name": "李强"}, {"name": "赵六"}]
     return Inventory.model_validate(data)
 
 
@@ -177,10 +177,11 @@ def test_the_whole_workflow_from_the_command_line(desk: Desk) -> None:
     shown = desk.ok("ticket", "show", number)
     detected_local = datetime.fromisoformat(ticket["detected_at_local"]).strftime("%Y-%m-%d %H:%M")
     assert f"detected {detected_local}" in shown  # the site's time, not UTC
-    for text in ("Snapshot", "fired by agent observation", "up=0.0", "Parts", "SN-OLD",
+    for text in ("Snapshot", "fired by agent observation", "up=0", "Parts", "SN-OLD",
                  "RMA-9 (open)", "Timeline", "on my way", "张三, satisfaction 5/5",
                  "diagnosis: fan failed", "running fine", "met "):  # fmt: skip
         assert text in shown, text
+    assert "up=0.0" not in shown  # values as people write them
 
     rmas = desk.ok("parts", "rmas")
     assert "RMA-9" in rmas and "SN-OLD" in rmas
@@ -218,6 +219,9 @@ def test_pause_and_resume_the_resolution_clock(desk: Desk) -> None:
 
 def test_assign_assist_refer_and_note(desk: Desk) -> None:
     number = desk.fault()
+    refused = desk.run("ticket", "assign", number, "赵五")
+    assert refused.exit_code == 1
+    assert "'赵五' is not an engineer in the inventory: did you mean '赵六'?" in refused.stderr
     assert "assignee 赵六" in desk.ok("ticket", "assign", number, "赵六", "--reason", "nearer")
     desk.ok("ticket", "assist", number, "--reason", "two people to lift", "--engineer", "孙七")
     desk.ok("ticket", "refer", number, "--vendor", "--to", "H3C case 123", "--reason", "firmware")
@@ -251,6 +255,14 @@ def test_list_filters_and_mine(desk: Desk) -> None:
     assert unnamed.exit_code == 2 and "--name" in unnamed.stderr
     empty = desk.run("ticket", "list", "--status", "closed")
     assert empty.exit_code == 0 and "no tickets match" in empty.stderr
+    # The level as the inventory writes it, 1 to 4, and a customer's name half typed.
+    assert numbers(desk.json("ticket", "list", "--level", "2", "--device", "acme-db")) == [acme]
+    bad_level = desk.run("ticket", "list", "--level", "5")
+    assert bad_level.exit_code == 2 and "I, II, III or IV (or 1 to 4)" in bad_level.stderr
+    typo = desk.run("ticket", "list", "--customer", "Beta")
+    assert typo.exit_code == 1
+    assert "no customer 'Beta' in the inventory" in typo.stderr
+    assert "did you mean 'Beta Hospital'?" in typo.stderr
 
 
 def test_a_manager_moves_a_due_time_an_engineer_may_not(desk: Desk) -> None:
@@ -360,7 +372,7 @@ def test_a_desk_that_is_down_exits_4_naming_the_url(tmp_path: Path) -> None:
         (("part", "WB-1", "--part-number", "P", "--quantity", "0"), "--quantity: "),
         (("note", "WB-1", ""), "TEXT: "),
         (("list", "--status", "pending"), "--status 'pending' is not a ticket status"),
-        (("list", "--level", "V"), "--level 'V' is not I, II, III or IV"),
+        (("list", "--level", "V"), "--level 'V' is not a fault level: I, II, III or IV"),
     ],
 )
 def test_bad_usage_exits_2_before_anything_is_sent(
@@ -397,3 +409,26 @@ def test_json_output_parses_and_holds_the_ticket(desk: Desk) -> None:
     assert "arrive" in acked["allowed_steps"]
     listed = desk.json("ticket", "list")
     assert listed["total"] == 1 and listed["items"][0]["status"] == "acknowledged"
+
+
+def test_a_part_not_in_stock_points_at_the_option_not_the_api_field(desk: Desk) -> None:
+    number = desk.fault()
+    desk.ok("ticket", "ack", number)
+    refused = desk.run("ticket", "part", number, "--part-number", "PSU-9")
+    assert refused.exit_code == 1
+    assert "--not-from-stock" in refused.stderr and "from_stock" not in refused.stderr
+    assert "PSU-9" in desk.ok(
+        "ticket", "part", number, "--part-number", "PSU-9", "--not-from-stock", "--json"
+    )
+
+
+def test_show_offers_what_this_token_may_do_now(desk: Desk) -> None:
+    number = desk.fault()
+    desk.ok("ticket", "ack", number)
+    possible = lambda text: text.rsplit("possible now: ", 1)[1].split()  # noqa: E731
+    engineer = " ".join(possible(desk.ok("ticket", "show", number)))
+    assert "due" not in engineer and "resume" not in engineer and "pause," in engineer
+    assert "due" in desk.ok("ticket", "show", number, token="manager")
+    customer = desk.ok("ticket", "show", number, token="customer")
+    assert "possible now: note" in customer
+    assert desk.json("ticket", "show", number, token="customer")["allowed_steps"] == ["note"]

@@ -87,10 +87,33 @@ def test_many_alarms_for_one_fault_make_one_ticket_with_evidence(
         at = START + i * M
         apply(store, inventory, at, firing=[alarm(at=at, obs_id=f"obs-{i:05d}")])
     [ticket] = store.list_tickets(TicketQuery())
-    assert ticket.evidence_count == 4
+    assert ticket.evidence_count == 5  # the opening alarm and four reports
     assert ticket.last_seen_at == START + 4 * M
-    kinds = [e.kind for e in store.ticket_events(ticket.id)]
-    assert kinds == ["opened"] + ["evidence"] * 4
+    # A count and the first and last report, not a row per inspection (issue #15 item 10).
+    opened, latest = store.ticket_events(ticket.id)
+    assert (opened.kind, latest.kind) == ("opened", "evidence")
+    assert opened.data["observation_id"] == "obs-00000"
+    assert latest.data["observation_id"] == "obs-00004"
+    assert latest.data["reports"] == 4
+    assert latest.data["first_at"] == (START + M).isoformat()
+
+
+def test_a_step_between_reports_keeps_both_runs_of_evidence(
+    store: Store, inventory: Inventory
+) -> None:
+    for i in range(3):
+        apply(store, inventory, START + i * M, firing=[alarm(at=START + i * M, obs_id=f"o-{i}")])
+    [ticket] = store.list_tickets(TicketQuery())
+    with store.transaction() as tx:
+        tx.add_event(ticket.id, START + 2 * M, EventKind.acknowledged, "李强", {})
+    for i in range(3, 6):
+        apply(store, inventory, START + i * M, firing=[alarm(at=START + i * M, obs_id=f"o-{i}")])
+    events = store.ticket_events(ticket.id)
+    kinds = [e.kind for e in events]
+    assert kinds == ["opened", "evidence", "acknowledged", "evidence"]
+    assert [e.data.get("reports", 1) for e in events if e.kind == "evidence"] == [2, 3]
+    [ticket] = store.list_tickets(TicketQuery())
+    assert ticket.evidence_count == 6
 
 
 def test_different_faults_get_their_own_numbers(store: Store, inventory: Inventory) -> None:

@@ -130,7 +130,7 @@ def down(device: str, minute: int) -> Observation:
 
 
 def test_a_fault_reaches_the_engineer_by_webhook_and_mail_and_escalates(desk: Desk) -> None:
-    agent = make_token(desk.cwd, desk.db, "agent")
+    agent = make_token(desk.cwd, desk.db, "agent", "--any-device")
     with PushClient(desk.url, agent) as client:
         client.push([down("acme-core-sw", minute) for minute in (0, 1, 2, 3)])
     manager = {"Authorization": f"Bearer {make_token(desk.cwd, desk.db, 'manager')}"}

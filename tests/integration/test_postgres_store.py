@@ -172,11 +172,11 @@ def test_a_ticket_round_trip(store: Store) -> None:
     assert ticket.level is Level.I and ticket.status is TicketStatus.open
     assert ticket.detected_at == START and ticket.detected_at.utcoffset() == timedelta(0)
     assert ticket.due.onsite == START + timedelta(minutes=30)
-    assert ticket.evidence_count == 1
+    assert ticket.evidence_count == 2
     assert [e.kind for e in store.ticket_events(ticket.id)] == ["opened", "evidence"]
     listed = store.list_tickets(TicketQuery(customer="Acme", level=Level.I))
     assert ticket.id in [t.id for t in listed]
-    assert store.engine_state("rules") is not None
+    assert store.engine_memory("acme-core") is not None
 
 
 def test_postgres_refuses_a_second_active_ticket_for_a_fault(store: Store) -> None:

@@ -40,6 +40,10 @@ SERVED = [
     "firewall-fortigate_100e",
     "bmc-drac_r640",
     "storage-oceanstor_dorado3k",
+    "storage-dsm_ds214se-dsm7",
+    "cisco-iosxe_ie32008t2s-ios17-12",
+    "comware-comware_hpe5900",
+    "vrp-vrp_ar169sfp",
 ]
 
 
@@ -198,3 +202,62 @@ def test_huawei_oceanstor(snmpsim: int) -> None:
     assert o.value("controller_ok", controller="CTE0.B") == 1
     assert len(o.values("disk_ok")) == 12
     assert o.value("temperature_celsius", sensor="disk CTE0.1") == 47
+
+
+# Health read for issue #14: the same values tests/collector checks line by line.
+
+
+def test_cisco_entity_sensors_and_optics(snmpsim: int) -> None:
+    o = inspect(snmpsim, "cisco-iosxe_ie32008t2s-ios17-12")
+    assert o.value("temperature_celsius", sensor="Slot 1 - Temp: LM75BXXX") == 48
+    assert o.value("optic_rx_power_dbm", interface="Gi1/1") == pytest.approx(-6.2)
+    assert o.value("optic_tx_power_dbm", interface="Gi1/1") == pytest.approx(-5.6)
+    assert o.value("optic_rx_power_low", interface="Gi1/1") == 0
+
+
+def test_comware_sensors_and_huawei_optics(snmpsim: int) -> None:
+    o = inspect(snmpsim, "comware-comware_hpe5900")
+    assert o.value("temperature_celsius", sensor="SENSOR 2") == 36
+    assert o.value("temperature_celsius", sensor="SENSOR 3") == 35
+    a5500 = inspect(snmpsim, "comware-comware_a5500")
+    assert a5500.value("optic_rx_power_dbm", interface="GigabitEthernet1/0/26") == -10.45
+    ar = inspect(snmpsim, "vrp-vrp_ar169sfp")
+    assert ar.value("optic_rx_power_dbm", interface="GigabitEthernet0/0/4") == -8.49
+    assert ar.value("optic_tx_power_dbm", interface="GigabitEthernet0/0/4") == -5.75
+
+
+def test_synology_nas(snmpsim: int) -> None:
+    o = inspect(snmpsim, "storage-dsm_ds214se-dsm7", kind="server")
+    assert identity(o) == ("Synology", "DS214se", "storage")
+    assert o.value("disk_bad_sectors", disk="Disk 2") == 511
+    assert o.value("disk_ok", disk="Disk 2") == 1
+    assert o.value("raid_state", array="Storage Pool 1", state="normal") == 1
+    assert o.value("system_health_ok") == 1
+
+
+def test_ups_input_bypass_and_self_test(snmpsim: int) -> None:
+    o = inspect(snmpsim, "ups-generex-ups_cs141")
+    assert o.value("ups_on_bypass") == 1
+    assert o.value("ups_input_voltage_volts", line="3") == 235
+    assert o.value("ups_input_frequency_hertz") == 50.0
+    eaton = inspect(snmpsim, "ups-eatonupsm2_9px+empg2", kind="ups")
+    assert eaton.value("ups_load_ratio", line="total") == 0.0  # xupsOutputLoad
+    assert eaton.value("ups_self_test_ok", result="aborted") == 0
+
+
+def test_fortigate_sessions_ha_vpn(snmpsim: int) -> None:
+    o = inspect(snmpsim, "firewall-fortigate_60f", kind="firewall")
+    assert o.value("firewall_sessions") == 174
+    assert o.value("ha_members") == 2
+    assert o.value("ha_in_sync", member="rogforti2") == 1
+    old = inspect(snmpsim, "firewall-fortigate_100e", kind="firewall")
+    assert old.value("vpn_tunnel_up", tunnel="ESMAO") == 1
+
+
+def test_dell_idrac_batteries_and_ruijie_limits(snmpsim: int) -> None:
+    o = inspect(snmpsim, "bmc-drac_r640", kind="bmc")
+    assert o.value("battery_ok", battery="PERC1 ROMB Battery") == 1
+    assert o.value("power_supply_ok", psu="PS1 Voltage 1") == 1
+    assert o.value("chassis_intrusion") == 0
+    ruijie = inspect(snmpsim, "ruijie-ruijie_s6150")
+    assert ruijie.value("temperature_over_threshold", sensor="switch") == 0

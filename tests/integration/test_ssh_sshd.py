@@ -32,10 +32,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 
 from collector.driver import Depth, InspectionResult
 from collector.ssh.driver import SshDriver
+from collector.ssh.parsers import linux as lx
+from collector.ssh.profiles import PROFILES, Command, Profile
 from tests.peers import require_peer
 from weibao.errors import AuthError, ConnectError, HostKeyMismatch, Timeout
 from weibao.inventory.model import SshInspection
@@ -368,3 +371,54 @@ def test_a_dead_device_does_not_delay_the_good_ones(sshd: Sshd, silent_port: int
     # Order, not wall time: the eight good devices all finished before the dead one's
     # budget ran out.
     assert max(done[f"good{i}"] for i in range(8)) < done["dead"]
+
+
+def test_the_whole_inspection_runs_on_one_channel(
+    sshd: Sshd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One session channel (so one shell on the server), whatever the command count."""
+    opened: list[str] = []
+    original = paramiko.Transport.open_session
+
+    def counting(self: paramiko.Transport, *args: Any, **kwargs: Any) -> paramiko.Channel:
+        opened.append("session")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(paramiko.Transport, "open_session", counting)
+    result = inspect(settings(sshd), depth=Depth.full)
+    assert not result.failed, result.observation.error
+    assert opened == ["session"]
+    assert result.observation.meta["commands"] == str(len(PROFILES["linux"].commands))
+    # Each command's output is what it prints run alone, byte for byte.
+    identity = next(c.line for c in PROFILES["linux"].commands if c.key == "identity")
+    alone = subprocess.run(["/bin/sh", "-c", identity], capture_output=True, text=True, timeout=30)
+    assert result.raw["identity"] == alone.stdout
+    assert result.observation.meta["hostname"] == os.uname().nodename
+
+
+def test_a_missing_or_failing_command_is_not_read_and_the_rest_is(
+    sshd: Sshd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    odd = Profile(
+        "linux-odd",
+        (
+            Command("missing", "weibao-no-such-tool --version", lx.parse_uptime),
+            # 3 MB on stderr, more than the channel's window: read while it comes.
+            Command("noisy", "head -c 3000000 /dev/zero | tr '\\0' e >&2; cat /proc/loadavg",
+                    lx.parse_loadavg),
+            Command("failing", "cat /weibao/no/such/file", lx.parse_uptime),
+            Command("big", "head -c 1500000 /dev/zero | tr '\\0' x; echo", lx.parse_uptime),
+            Command("uptime", "cat /proc/uptime", lx.parse_uptime),
+        ),
+    )  # fmt: skip
+    monkeypatch.setitem(PROFILES, odd.name, odd)
+    result = inspect(settings(sshd, os=odd.name))
+    assert not result.failed, result.observation.error
+    obs = result.observation
+    assert obs.value("up") == 1
+    assert obs.value("load1") is not None and obs.value("uptime_seconds") is not None
+    unavailable = obs.meta["unavailable"]
+    assert "missing (exit 127: " in unavailable and "not found" in unavailable
+    assert "failing (exit 1: cat: /weibao/no/such/file: No such file or directory)" in unavailable
+    assert "noisy" not in unavailable and "big" not in unavailable
+    assert result.raw["big"].startswith("xxxx")  # kept, cut to the result's limit

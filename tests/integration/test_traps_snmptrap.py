@@ -41,7 +41,7 @@ HW_BOARD_FAIL = "1.3.6.1.4.1.2011.5.25.219.2.2.3"
 ENT_PHYSICAL_NAME = "1.3.6.1.2.1.47.1.1.1.1.7"
 
 
-def devices() -> Any:
+def devices(priv_protocol: str = "aes") -> Any:
     """Two devices at one address, told apart by credentials: v2c, and v3 authPriv."""
     return inventory(
         {
@@ -60,7 +60,7 @@ def devices() -> Any:
                     "user": "weibao",
                     "auth_protocol": "sha",
                     "auth_key": "env:SW_AUTH",
-                    "priv_protocol": "aes",
+                    "priv_protocol": priv_protocol,
                     "priv_key": "env:SW_PRIV",
                 }
             },
@@ -89,7 +89,9 @@ class Tools:
         done = await self.run("-v2c", "-c", community, f"127.0.0.1:{port}", "", oid, *varbinds)
         assert done.returncode == 0, done.stderr
 
-    async def v3(self, port: int, oid: str, *varbinds: str, auth: str = AUTH_KEY) -> None:
+    async def v3(
+        self, port: int, oid: str, *varbinds: str, auth: str = AUTH_KEY, priv: str = "AES"
+    ) -> None:
         done = await self.run(
             "-v3",
             "-e",
@@ -103,7 +105,7 @@ class Tools:
             "-A",
             auth,
             "-x",
-            "AES",
+            priv,
             "-X",
             PRIV_KEY,
             f"127.0.0.1:{port}",
@@ -154,11 +156,14 @@ async def until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> 
 
 @asynccontextmanager
 async def receiving(
-    environ: dict[str, str] | None = None,
+    environ: dict[str, str] | None = None, priv_protocol: str = "aes"
 ) -> AsyncIterator[tuple[TrapReceiver, list[Observation], int]]:
     got: list[Observation] = []
     receiver = TrapReceiver(
-        devices().contexts(), got.append, listen=[("127.0.0.1", 0)], environ=environ or ENV
+        devices(priv_protocol).contexts(),
+        got.append,
+        listen=[("127.0.0.1", 0)],
+        environ=environ or ENV,
     )
     [(_, port)] = await receiver.start()
     try:
@@ -207,6 +212,22 @@ async def test_v3_auth_priv_sha_aes(tools: Tools) -> None:
     assert link_samples(second) == [("Gi0/2", 1.0)]  # the refused Gi0/3 never counted
     dumped = first.model_dump_json()
     assert AUTH_KEY not in dumped and PRIV_KEY not in dumped
+
+
+@aio
+@pytest.mark.parametrize(
+    ("net_snmp", "ours"),
+    [("AES-256", "aes256"), ("AES-192", "aes192"), ("AES-256-C", "aes256c")],
+)
+async def test_v3_aes_192_and_256_as_net_snmp_and_cisco_extend_the_key(
+    tools: Tools, net_snmp: str, ours: str
+) -> None:
+    """net-snmp's AES-192/256 extend the key as draft-blumenthal says, Cisco's (and
+    net-snmp's AES-256-C) as draft-reeder: each inventory name must decrypt its own."""
+    async with receiving(priv_protocol=ours) as (_receiver, got, port):
+        await tools.v3(port, LINK_DOWN, *link(4), priv=net_snmp)
+        await until(lambda: len(got) == 1, f"the {net_snmp} trap")
+    assert got[0].device == "sw-v3" and link_samples(got[0]) == [("Gi0/4", 0.0)]
 
 
 @aio
@@ -348,7 +369,7 @@ def test_weibao_collector_traps_reach_the_desk_as_a_ticket(tools: Tools, tmp_pat
                 return False
 
         wait_for(healthy, "the desk", desk, desk_log)
-        (tmp_path / "agent.token").write_text(make_token(tmp_path, db, "agent"))
+        (tmp_path / "agent.token").write_text(make_token(tmp_path, db, "agent", "--any-device"))
         manager = {"Authorization": f"Bearer {make_token(tmp_path, db, 'manager')}"}
         trap_port = free_udp_port()
         collector = start(

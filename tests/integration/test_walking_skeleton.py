@@ -108,7 +108,7 @@ def down(device: str, minute: int = 0) -> Observation:
 
 
 def test_an_outage_pushed_by_the_agent_becomes_one_ticket_with_its_clocks(desk: Desk) -> None:
-    agent_token = make_token(desk.cwd, desk.db, "agent")
+    agent_token = make_token(desk.cwd, desk.db, "agent", "--any-device")
     manager_token = make_token(desk.cwd, desk.db, "manager")
     series = [down("acme-core-sw", minute) for minute in (0, 1, 2, 2)]
 
@@ -149,7 +149,7 @@ def test_tokens_are_required_and_scoped(desk: Desk) -> None:
     bad = {"Authorization": "Bearer wb_not_a_real_token_at_all"}
     assert httpx.get(f"{desk.url}/api/v1/tickets", headers=bad, timeout=5).status_code == 401
 
-    agent_token = make_token(desk.cwd, desk.db, "agent")
+    agent_token = make_token(desk.cwd, desk.db, "agent", "--any-device")
     with PushClient(desk.url, agent_token) as client:
         client.push(
             [down(device, minute) for minute in (0, 1, 2) for device in ("acme-core-sw", "beta-db")]

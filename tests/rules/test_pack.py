@@ -48,6 +48,7 @@ def test_levels_per_case_as_the_contracts_say() -> None:
     levels = {rule.id: {lv.value for lv in rule.levels} for rule in engine.rules}
     assert levels["filesystem_full"] == {"II", "III"}
     assert levels["device_unreachable"] == {"I", "II", "III"}
-    assert levels["interface_down"] == {"II", "III"}
+    assert levels["interface_down"] == {"II"}  # uplinks; described ports: interface_went_down
+    assert levels["interface_went_down"] == {"II", "III"}
     assert levels["warranty_ending"] == levels["contract_ending"] == {"IV"}
     assert levels["end_of_support"] == {"IV"}

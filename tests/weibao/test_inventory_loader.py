@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from weibao.errors import ConfigError, Problem
-from weibao.inventory.checks import find_cycles, iter_secrets
+from weibao.inventory.checks import iter_secrets
+from weibao.inventory.graph import find_cycles
 from weibao.inventory.loader import check_inventory, load_inventory, parse_yaml
 from weibao.levels import Level
 

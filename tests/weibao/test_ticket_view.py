@@ -164,3 +164,108 @@ def test_what_the_device_said_is_shown_short_unless_asked_for_in_full() -> None:
     assert "… 18 more lines (weibao ticket show --raw)" in short
     full = shown(None)
     assert ".1.3.6.1.2.1.2.2.1.8.30 = INTEGER: 1" in full and "more lines" not in full
+
+
+def shown(data: dict[str, Any]) -> str:
+    out = io.StringIO()
+    Console(file=out, width=240, highlight=False).print(render_ticket(data, NOW))
+    return out.getvalue()
+
+
+def test_the_snapshot_line_shows_the_samples_that_fired() -> None:
+    """A 52-port switch: the observation's first samples are ports that are up; the
+    line names the port that is down, the one the rule fired on."""
+    ports = [
+        {"name": "interface_up", "labels": {"ifName": f"GE1/0/{i}"}, "value": 1 if i != 25 else 0}
+        for i in range(1, 53)
+    ]
+    observation = {
+        "time": NOW.isoformat(),
+        "source": "snmp",
+        "samples": ports[:20],
+        "samples_total": 52,
+    }
+    history = [
+        {"time": NOW.isoformat(), "source": "snmp", "ok": True, "samples": ports},
+    ]
+    fired = [{"name": "interface_up", "labels": {"ifName": "GE1/0/25"}, "value": 0}]
+    opened = {"at": NOW.isoformat(), "kind": "opened", "actor": "weibao"}
+    data = {
+        **ticket(),
+        "snapshot": {"observation": observation, "history": history},
+        "events": [{**opened, "data": {"level": "II", "samples": fired}}],
+    }
+    text = shown(data)
+    assert 'fired by snmp observation at 2026-03-02 16:00: interface_up{ifName="GE1/0/25"}=0' in (
+        text
+    )
+    assert "(1 of the 52 samples)" in text
+    assert 'GE1/0/1"' not in text  # neither in the line nor in the history
+    # Without the opening event (a customer's view, an old desk): the first samples.
+    older = {**data, "events": []}
+    assert 'interface_up{ifName="GE1/0/1"}=1' in shown(older)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.18000030517578125, "0.18"),
+        (18403700.0, "18403700"),
+        (97.123456, "97.12"),
+        (0.000123456, "0.000123"),
+        (0, "0"),
+        (-3.5, "-3.5"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_sample_values_read_as_people_write_them(value: float, text: str) -> None:
+    from weibao.numbers import format_value
+
+    assert format_value(value) == text
+
+
+def test_floats_in_the_snapshot_are_rounded() -> None:
+    observation = {
+        "time": NOW.isoformat(),
+        "source": "agent",
+        "samples": [{"name": "load1", "value": 0.18000030517578125}],
+    }
+    text = shown({**ticket(), "snapshot": {"observation": observation}})
+    assert "load1=0.18" in text and "0.18000030517578125" not in text
+
+
+def test_a_level_iv_ticket_reads_plan_and_an_advisory_no_clock() -> None:
+    level_iv = {**ticket(), "level": "IV"}
+    clocks = dict(level_iv["clocks"])
+    clocks["plan"] = clocks.pop("onsite")
+    level_iv["clocks"] = clocks
+    lines = step_lines(level_iv, NOW)
+    assert "plan due" in lines[1] and "on site" not in lines[1]
+    assert "plan" in shown(level_iv)
+    escalated = {"clock": "plan", "step": "warning", "used": 0.8}
+    assert describe_event("escalated", escalated, UTC).startswith("plan clock: warning")
+    advisory = {**ticket(), "clocks": None, "labels": {"audience": "management"}}
+    assert next_clock_text(advisory, NOW) == "no SLA clock (advisory)"
+    assert "advisory for the service manager" in shown(advisory)
+
+
+def test_inspect_prints_uptime_in_full_not_in_exponent_form() -> None:
+    from weibao.cli.inspect_cmd import render_observation
+    from weibao.observation import Observation
+
+    obs = Observation.model_validate(
+        {
+            "device": "ht-core-sw-1",
+            "source": "snmp",
+            "time": NOW.isoformat(),
+            "samples": [
+                {"name": "uptime_seconds", "value": 18403700.0},
+                {"name": "cpu_usage_ratio", "value": 0.18000030517578125},
+            ],
+        }
+    )
+    out = io.StringIO()
+    render_observation(Console(file=out, width=120, highlight=False), obs, "snmp")
+    text = out.getvalue()
+    assert "18403700" in text and "e+07" not in text
+    assert "0.18" in text and "0.1800003" not in text

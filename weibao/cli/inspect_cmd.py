@@ -167,12 +167,27 @@ def stdout_console() -> Console:
     return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
-IDENTITY = ("vendor", "model", "kind", "profile", "sys_name", "security", "weak")
+IDENTITY = (
+    "vendor",
+    "vendor_evidence",
+    "model",
+    "kind",
+    "kind_evidence",
+    "kind_unsure",
+    "kind_mismatch",
+    "profile",
+    "profile_reason",
+    "sys_name",
+    "security",
+    "weak",
+)
 
 
 def render_observation(console: Console, obs: Observation, driver: str) -> None:
     """One table: up or the error, identity, unlabelled samples; labelled ones counted."""
     from rich.table import Table
+
+    from weibao.numbers import format_value
 
     up = obs.value("up")
     state = "[green]up[/]" if obs.ok else f"[red]FAILED[/] ({obs.meta.get('error_kind', '?')})"
@@ -182,7 +197,7 @@ def render_observation(console: Console, obs: Observation, driver: str) -> None:
     table.add_column("value", overflow="fold")
     if not obs.ok:
         table.add_row("error", f"[red]{obs.error}[/]")
-        table.add_row("up", "?" if up is None else f"{up:g}")
+        table.add_row("up", "?" if up is None else format_value(up))
     for key in IDENTITY:
         if obs.meta.get(key):
             table.add_row(key, obs.meta[key])
@@ -191,7 +206,7 @@ def render_observation(console: Console, obs: Observation, driver: str) -> None:
         if sample.labels:
             series[sample.name] += 1
         else:
-            table.add_row(sample.name, f"{sample.value:g}")
+            table.add_row(sample.name, format_value(sample.value))
     for name, count in sorted(series.items()):
         table.add_row(name, f"{count} series")
     console.print(table)

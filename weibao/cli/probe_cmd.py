@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import typer
 
 from weibao.cli.inspect_cmd import fail, render_observation, stdout_console
+from weibao.numbers import format_value
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 REDACTED = "***"
+# What the identification was concluded from (collector/snmp/identify.py).
+PROBE_EVIDENCE = ("vendor_evidence", "kind_evidence", "kind_unsure", "profile_reason")
 
 probe_app = typer.Typer(help="Try a device that is not in the inventory yet.", no_args_is_help=True)
 
@@ -48,9 +51,13 @@ def probe_snmp(
     community: str | None = typer.Option(None, help="SNMP v2c community.", show_default=False),
     v1: bool = typer.Option(False, "--v1", help="Use SNMPv1 with --community."),
     v3_user: str | None = typer.Option(None, "--v3-user", help="SNMPv3 user."),
-    auth_proto: str | None = typer.Option(None, "--auth-proto", help="md5, sha, sha256, ..."),
+    auth_proto: str | None = typer.Option(
+        None, "--auth-proto", help="md5, sha, sha256, ... (any case; SHA-256 too)"
+    ),
     auth_key: str | None = typer.Option(None, "--auth-key", show_default=False),
-    priv_proto: str | None = typer.Option(None, "--priv-proto", help="des, aes128, aes256, ..."),
+    priv_proto: str | None = typer.Option(
+        None, "--priv-proto", help="des, aes, aes128, aes256, ... (any case; AES-128 too)"
+    ),
     priv_key: str | None = typer.Option(None, "--priv-key", show_default=False),
     kind: str | None = typer.Option(None, help="The kind you expect (switch, ups, ...)."),
     timeout: float = typer.Option(10.0, min=1.0, max=600.0, help="Seconds for the whole probe."),
@@ -73,7 +80,8 @@ def probe_snmp(
     obs = result.observation
     scrub = _scrubber(list(environ.values()))
     if as_json:
-        detected = {k: obs.meta[k] for k in ("vendor", "model", "kind", "profile") if k in obs.meta}
+        keys = ("vendor", "model", "kind", "profile", *PROBE_EVIDENCE)
+        detected = {k: obs.meta[k] for k in keys if k in obs.meta}
         body = {"ok": obs.ok, "detected": detected, "observation": obs.model_dump(mode="json")}
         typer.echo(scrub(json.dumps(body, indent=2)))
     elif result.failed:
@@ -109,7 +117,8 @@ async def _probe(
 
 def split_target(target: str, default_port: int = 161) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
-    from weibao.inventory.model import InvalidValue, check_address
+    from weibao.inventory.model import check_address
+    from weibao.inventory.values import InvalidValue
 
     host, port = target, default_port
     if target.startswith("["):
@@ -154,8 +163,8 @@ def snmp_settings(
             community="env:WEIBAO_PROBE_COMMUNITY",
             port=port,
         )
-    _choice("--auth-proto", auth_proto, get_args(AuthProtocol))
-    _choice("--priv-proto", priv_proto, get_args(PrivProtocol))
+    auth_proto = _choice("--auth-proto", auth_proto, get_args(AuthProtocol))
+    priv_proto = _choice("--priv-proto", priv_proto, get_args(PrivProtocol))
     if (auth_proto is None) != (auth_key is None):
         fail("--auth-proto and --auth-key go together", EXIT_USAGE)
     if (priv_proto is None) != (priv_key is None):
@@ -170,9 +179,16 @@ def snmp_settings(
     return SnmpInspection.model_validate(fields)
 
 
-def _choice(option: str, value: str | None, allowed: tuple[str, ...]) -> None:
-    if value is not None and value not in allowed:
-        fail(f"{option} {value!r} is not one of {', '.join(allowed)}", EXIT_USAGE)
+def _choice(option: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    """The protocol in our spelling; net-snmp's (``SHA``, ``AES-128``) is accepted too."""
+    from weibao.inventory.model import normalize_protocol
+
+    if value is None or value in allowed:
+        return value
+    name = normalize_protocol(value)
+    if name not in allowed:
+        fail(f"{option} {value!r} is not one of {', '.join(allowed)} (any case)", EXIT_USAGE)
+    return str(name)
 
 
 def _scrubber(secrets: list[str]) -> Callable[[str], str]:
@@ -191,7 +207,13 @@ def _scrubber(secrets: list[str]) -> Callable[[str], str]:
 
 FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 SSH_DETECTED = ("profile", "hostname", "os_name", "kernel", "arch", "model")
-SSH_KINDS = {"linux": "server", "huawei-vrp": "switch"}
+SSH_KINDS = {
+    "linux": "server",
+    "huawei-vrp": "switch",
+    "h3c-comware": "switch",
+    "cisco-ios": "switch",
+}
+SSH_VENDORS = {"huawei-vrp": "Huawei", "h3c-comware": "H3C", "cisco-ios": "Cisco"}
 SSH_HINTS = {
     "auth": "check that the public half of the key is in the account's authorized_keys on "
     "the device (or that the password is right), and that the account may log in over SSH",
@@ -216,7 +238,9 @@ def probe_ssh(
     trust_on_first_use: bool = typer.Option(
         False, "--trust-on-first-use", help="Accept the host key the device shows (then pin it)."
     ),
-    os_profile: str = typer.Option("linux", "--os", help="Command profile: linux, huawei-vrp."),
+    os_profile: str = typer.Option(
+        "linux", "--os", help="Command profile: linux, huawei-vrp, h3c-comware, cisco-ios."
+    ),
     timeout: float = typer.Option(20.0, min=1.0, max=600.0, help="Seconds for the whole probe."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -353,8 +377,8 @@ def ssh_snippet(host: str, settings: SshInspection, meta: dict[str, str]) -> str
     if settings.os != "linux":
         ssh["os"] = settings.os
     device: dict[str, Any] = {"name": name or "NEW-DEVICE", "kind": SSH_KINDS.get(settings.os)}
-    if settings.os == "huawei-vrp":
-        device["vendor"] = "Huawei"
+    if settings.os in SSH_VENDORS:
+        device["vendor"] = SSH_VENDORS[settings.os]
     if meta.get("model"):
         device["model"] = meta["model"]
     device.update(address=host, inspect={"ssh": ssh})
@@ -398,5 +422,5 @@ def _render_ssh(console: Console, target: str, obs: Observation, raw: dict[str, 
         samples.add_column(column, overflow="fold")
     for sample in obs.samples:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-        samples.add_row(sample.name, escape(labels), f"{sample.value:g}")
+        samples.add_row(sample.name, escape(labels), format_value(sample.value))
     console.print(samples)

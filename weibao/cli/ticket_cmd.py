@@ -62,6 +62,19 @@ OPTION_NAMES = {
     "due": "--at",
     "kind": "--senior/--vendor",
 }
+# The desk's refusals name the API's fields; on the command line they are options.
+CLI_WORDS = {
+    "with from_stock false": "with --not-from-stock",
+    "use a manager token": "use a manager's --token-file",
+}
+
+
+def in_cli_words(message: str) -> str:
+    for api, cli in CLI_WORDS.items():
+        message = message.replace(api, cli)
+    return message
+
+
 KEY = typer.Argument(..., metavar="KEY", help="The ticket's number (WB-2026-000123) or id.")
 NOTE = typer.Option(None, "--note", help="A note for the timeline.")
 
@@ -102,7 +115,10 @@ def take_step(
     with handled():
         body = step_body(step, fields)
         with DeskClient.connect(desk, token_file) as client:
-            ticket = client.post(path_for("tickets", key, step), body)
+            try:
+                ticket = client.post(path_for("tickets", key, step), body)
+            except DeskCallError as exc:
+                raise DeskCallError(in_cli_words(exc.message), exc.code) from None
     if as_json:
         print_json(ticket)
         return
@@ -115,7 +131,7 @@ def take_step(
 @ticket_app.command("list")
 def list_tickets(
     status: str | None = typer.Option(None, "--status", help=" | ".join(STATUSES)),
-    level: str | None = typer.Option(None, "--level", help="I, II, III or IV."),
+    level: str | None = typer.Option(None, "--level", help="I, II, III or IV (or 1 to 4)."),
     customer: str | None = typer.Option(None, "--customer", help="The customer's name."),
     device: str | None = typer.Option(None, "--device", help="The device's inventory name."),
     assignee: str | None = typer.Option(None, "--assignee", metavar="NAME", help="Assigned to."),
@@ -135,13 +151,20 @@ def list_tickets(
                 f"--status {status!r} is not a ticket status: use one of {', '.join(STATUSES)}",
                 ExitCode.usage,
             )
-        if level is not None and level.upper() not in {lv.value for lv in Level}:
-            raise DeskCallError(f"--level {level!r} is not I, II, III or IV", ExitCode.usage)
+        parsed_level = None
+        if level is not None:
+            try:
+                parsed_level = Level.parse(level)  # II or 2, as the inventory writes it
+            except ValueError:
+                raise DeskCallError(
+                    f"--level {level!r} is not a fault level: I, II, III or IV (or 1 to 4)",
+                    ExitCode.usage,
+                ) from None
         if mine and assignee is not None:
             raise DeskCallError("give --mine or --assignee, not both", ExitCode.usage)
         params = {
             "status": status,
-            "level": level.upper() if level else None,
+            "level": parsed_level.value if parsed_level else None,
             "customer": customer,
             "device": device,
             "assignee": assignee,
@@ -413,7 +436,9 @@ def resume(
 @ticket_app.command("due")
 def move_due(
     key: str = KEY,
-    clock: str = typer.Option(..., "--clock", help="response, onsite or resolve."),
+    clock: str = typer.Option(
+        ..., "--clock", help="response, onsite (plan at level IV) or resolve."
+    ),
     at: str = typer.Option(
         ...,
         "--at",

@@ -16,7 +16,15 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-CLOCKS = (("response", "response"), ("onsite", "on site"), ("resolve", "resolve"))
+from weibao.numbers import format_value
+
+# The second clock is "onsite" at levels I-III and "plan" at level IV: a ticket has one.
+CLOCKS = (
+    ("response", "response"),
+    ("onsite", "on site"),
+    ("plan", "plan"),
+    ("resolve", "resolve"),
+)
 SHORT = "%m-%d %H:%M"
 LONG = "%Y-%m-%d %H:%M"
 PIPE_WIDTH = 240
@@ -90,7 +98,12 @@ def clock_phrase(label: str, clock: dict[str, Any], zone: tzinfo, now: datetime)
     return f"{label} due {due} ({left})"
 
 
+NO_CLOCKS = "no SLA clock (advisory)"
+
+
 def next_clock_text(ticket: dict[str, Any], now: datetime) -> str:
+    if ticket.get("clocks") is None:
+        return NO_CLOCKS
     found = next_clock(ticket)
     if found is None:
         return "all met"
@@ -112,6 +125,8 @@ def step_lines(ticket: dict[str, Any], now: datetime) -> list[str]:
         for key, label in CLOCKS
         if isinstance(clocks.get(key), dict)
     ]
+    if ticket.get("clocks") is None:
+        return [head, f"  clocks: {NO_CLOCKS}"]
     return [head, "  clocks: " + " · ".join(parts)] if parts else [head]
 
 
@@ -155,8 +170,13 @@ def render_ticket(
 
     ``raw_lines`` bounds each verbatim output shown (None: all of it, for ``--raw``)."""
     zone = zone_of(ticket)
-    blocks: list[RenderableType] = [_header(ticket, zone), _clocks(ticket, zone, now)]
-    snapshot = _snapshot(ticket.get("snapshot") or {}, zone)
+    blocks: list[RenderableType] = [_header(ticket, zone)]
+    if ticket.get("clocks") is None:
+        blocks.append(Text(f"{NO_CLOCKS}: for the service manager, nothing is due"))
+    else:
+        blocks.append(_clocks(ticket, zone, now))
+    events = ticket.get("events") or []
+    snapshot = _snapshot(ticket.get("snapshot") or {}, zone, firing_samples(events))
     if snapshot.plain:
         blocks += [Text("Snapshot", style="bold"), snapshot]
     raw = _raw(ticket.get("snapshot") or {}, zone, raw_lines)
@@ -199,7 +219,9 @@ def _header(t: dict[str, Any], zone: tzinfo) -> Text:
         facts.append(f"recovered {local(t['recovered_at'], zone, LONG)}")
     if t.get("recurrences"):
         facts.append(f"recurred {t['recurrences']}x")
-    if t.get("internal"):
+    if (t.get("labels") or {}).get("audience") == "management":
+        facts.append("advisory for the service manager, not shown to the customer")
+    elif t.get("internal"):
         facts.append("internal (monitoring's own fault)")
     text.append(" · ".join(facts))
     if t.get("related"):
@@ -263,35 +285,63 @@ def _sample(s: Any) -> str:
         return str(s)
     labels = s.get("labels") or {}
     inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    return (
-        f"{s.get('name')}{{{inner}}}={s.get('value')}"
-        if inner
-        else f"{s.get('name')}={s.get('value')}"
-    )
+    value = s.get("value")
+    shown = format_value(value) if isinstance(value, int | float) else str(value)
+    return f"{s.get('name')}{{{inner}}}={shown}" if inner else f"{s.get('name')}={shown}"
 
 
-def _snapshot(snapshot: dict[str, Any], zone: tzinfo) -> Text:
+def _key(s: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
+    if not isinstance(s, dict):
+        return (str(s), ())
+    labels = s.get("labels") or {}
+    return (str(s.get("name")), tuple(sorted((str(k), str(v)) for k, v in labels.items())))
+
+
+def firing_samples(events: list[dict[str, Any]]) -> list[Any]:
+    """The samples that made the rule fire (the alarm's evidence, recorded when the
+    ticket opened; a level raise's when it got worse): not the observation's first
+    samples, which on a 52-port switch are rarely the port that is down."""
+    fired: list[Any] = []
+    for e in events:
+        data = e.get("data") or {}
+        if e.get("kind") in ("opened", "level_raised") and isinstance(data.get("samples"), list):
+            fired = data["samples"] or fired
+    return fired
+
+
+def _snapshot(snapshot: dict[str, Any], zone: tzinfo, fired: list[Any] | None = None) -> Text:
     text = Text()
     obs = snapshot.get("observation")
     if isinstance(obs, dict):
         samples = obs.get("samples") or []
-        shown = ", ".join(_sample(s) for s in samples[:8])
         total = obs.get("samples_total", len(samples))
-        more = f" (+{total - min(len(samples), 8)} more)" if total > min(len(samples), 8) else ""
+        if fired:
+            shown = ", ".join(_sample(s) for s in fired[:8])
+            of = f" ({len(fired)} of the {total} samples)" if total > len(fired) else ""
+            more = f" (+{len(fired) - 8} more)" if len(fired) > 8 else ""
+            what = f"{shown}{more}{of}"
+        else:
+            shown = ", ".join(_sample(s) for s in samples[:8])
+            first = min(len(samples), 8)
+            what = (shown or "no samples") + (f" (+{total - first} more)" if total > first else "")
         text.append(
             f"fired by {obs.get('source')} observation at {local(obs.get('time'), zone, LONG)}: "
-            f"{shown or 'no samples'}{more}"
+            f"{what}"
         )
         if obs.get("error"):
             text.append(f"\nerror: {obs['error']}")
     history = snapshot.get("history") or []
+    wanted = {_key(x) for x in fired or []}
     if history:
         if text.plain:
             text.append("\n")
         text.append(f"recent history ({len(history)}):")
         for h in history:
             state = "ok" if h.get("ok", True) else f"failed: {h.get('error') or '?'}"
-            samples = ", ".join(_sample(s) for s in (h.get("samples") or [])[:4])
+            mine = h.get("samples") or []
+            if fired:  # the firing series over time, not the first four of each
+                mine = [x for x in mine if _key(x) in wanted] or mine
+            samples = ", ".join(_sample(x) for x in mine[:4])
             text.append(
                 f"\n  {local(h.get('time'), zone, LONG)} {h.get('source')} {state}"
                 + (f" {samples}" if samples else "")
@@ -351,6 +401,11 @@ def _timeline(events: list[dict[str, Any]], zone: tzinfo) -> Table:
     return table
 
 
+def clock_word(name: Any) -> str:
+    """A clock's name from an event in the words the clock table uses."""
+    return dict(CLOCKS).get(str(name), str(name))
+
+
 def describe_event(kind: str, d: dict[str, Any], zone: tzinfo) -> str:
     """The event's data in words; unknown kinds show their plain fields."""
 
@@ -374,7 +429,7 @@ def describe_event(kind: str, d: dict[str, Any], zone: tzinfo) -> str:
         case "escalated":
             used = d.get("used")
             share = f" ({used:.0%} used)" if isinstance(used, int | float) else ""
-            return f"{d.get('clock')} clock: {d.get('step')}{share}, manager notified"
+            return f"{clock_word(d.get('clock'))} clock: {d.get('step')}{share}, manager notified"
         case "merged" if d.get("into"):
             how = "folded into" if d.get("how") == "folded" else "linked to"
             return f"{how} {d.get('into')}, the outage of {d.get('root_device', 'its upstream')}"
@@ -423,7 +478,7 @@ def describe_event(kind: str, d: dict[str, Any], zone: tzinfo) -> str:
             return join(f"{d.get('referred_to')} {d.get('to')}", opt("reason"))
         case "due_moved":
             return join(
-                f"{d.get('clock')} due {local(d.get('previous'), zone, LONG)} -> "
+                f"{clock_word(d.get('clock'))} due {local(d.get('previous'), zone, LONG)} -> "
                 f"{local(d.get('due'), zone, LONG)}, agreed by {d.get('agreed_by')}",
                 opt("reason"),
             )

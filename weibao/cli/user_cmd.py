@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from weibao.cli.serve import fail
-from weibao.cli.token import DB_OPTION, open_store
+from weibao.cli.token import CREATE_DB_OPTION, DB_OPTION, open_store
 from weibao.errors import WeibaoError
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ def add(
     ),
     password_file: Path | None = PASSWORD_FILE,
     db: str = DB_OPTION,
+    create_db: bool = CREATE_DB_OPTION,
 ) -> None:
     """Add a console account."""
     from desk.i18n import LANGUAGES
@@ -128,7 +129,7 @@ def add(
         check_password(password)
     except WeibaoError as exc:
         raise fail(str(exc), 2) from None
-    with open_store(db) as store:
+    with open_store(db, create=create_db) as store:
         try:
             user = _accounts(store).add(
                 username, password, parsed, name, customer, engineer, language

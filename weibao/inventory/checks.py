@@ -3,7 +3,7 @@
 They run on the raw YAML data, before and whatever pydantic says, so one ``weibao check``
 shows every problem at once; the raw data may be of any shape, so every walk here is
 defensive and skips what is not a mapping or a list. The same name and graph rules are
-applied to a built :class:`Inventory` by :func:`inventory_problems`.
+applied to a built :class:`Inventory` by :func:`~weibao.inventory.graph.inventory_problems`.
 
 Also here: what the model expects at a location (known keys, allowed values), which the
 loader needs to turn "extra inputs are not permitted" into "did you mean 'address'?".
@@ -11,17 +11,18 @@ loader needs to turn "extra inputs are not permitted" into "did you mean 'addres
 
 from __future__ import annotations
 
-import difflib
 import enum
 import types
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
 from weibao.errors import Problem
+from weibao.inventory.graph import find_cycles
 from weibao.inventory.model import Inventory
+from weibao.inventory.values import did_you_mean
 from weibao.secrets import PREFIXES, SecretRef
 
 if TYPE_CHECKING:
@@ -172,64 +173,6 @@ def check_depends_on(doc: Document) -> list[Problem]:
     return problems
 
 
-def find_cycles(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """Cycles in a dependency graph, each once, starting at its first node in ``graph`` order.
-
-    A depth-first search: each edge back to a node still on the path closes a cycle.
-    Not every elementary cycle of a tangled graph is listed, but every cycle shares a
-    node with a listed one, so fixing the listed ones and re-checking converges.
-    """
-    order = {name: i for i, name in enumerate(graph)}
-    state: dict[str, int] = {}  # 1 on the current path, 2 done
-    path: list[str] = []
-    found: dict[tuple[str, ...], list[str]] = {}
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        path.append(node)
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1:
-                cycle = path[path.index(nxt) :]
-                start = min(range(len(cycle)), key=lambda i: order.get(cycle[i], len(order)))
-                cycle = cycle[start:] + cycle[:start]
-                found.setdefault(tuple(cycle), cycle)
-            elif nxt not in state:
-                visit(nxt)
-        path.pop()
-        state[node] = 2
-
-    for node in graph:
-        if node not in state:
-            visit(node)
-    return list(found.values())
-
-
-def inventory_problems(inventory: Inventory) -> list[str]:
-    """The name and depends_on rules for an Inventory built from Python data (no lines)."""
-    problems = []
-    seen: set[str] = set()
-    graph: dict[str, list[str]] = {}
-    contexts = inventory.contexts()
-    for ctx in contexts:
-        name = ctx.device.name
-        if name in seen:
-            problems.append(f"device name {name!r} is used twice")
-        seen.add(name)
-        graph.setdefault(name, []).extend(ctx.device.depends_on)
-    for ctx in contexts:
-        problems += [
-            f"device {ctx.device.name} depends_on unknown device {target!r}"
-            for target in ctx.device.depends_on
-            if target not in seen
-        ]
-    problems += ["depends_on makes a cycle: " + " -> ".join([*c, c[0]]) for c in find_cycles(graph)]
-    ids = [co.id for cu in inventory.customers for co in cu.contracts]
-    problems += [
-        f"contract id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})
-    ]
-    return problems
-
-
 # -- secrets -----------------------------------------------------------------------------
 
 
@@ -356,12 +299,6 @@ def logo_path(logo: str, inventory_file: str) -> Path:
 
 
 # -- what the model expects at a location ------------------------------------------------
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``did you mean 'address'?`` for a near miss, else the empty string."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
 
 
 def unknown_key_hint(loc: Sequence[Any]) -> str:

@@ -20,7 +20,8 @@ from pydantic_core import ErrorDetails
 from weibao import yamldoc
 from weibao.errors import ConfigError, Problem
 from weibao.inventory import checks
-from weibao.inventory.model import WHOLE_FILE_CHECKED, InvalidValue, Inventory
+from weibao.inventory.model import WHOLE_FILE_CHECKED, Inventory
+from weibao.inventory.values import InvalidValue, did_you_mean
 from weibao.yamldoc import Document, Loc
 
 _DOCS = "see docs/inventory.md"
@@ -147,7 +148,7 @@ def _choice(name: str, err: ErrorDetails, secret: bool) -> tuple[str, str]:
     message = f"{name}{shown} is not one of the allowed values"
     hint = "use one of: " + ", ".join(choices) if choices else _DOCS
     if shown and choices:
-        near = checks.did_you_mean(str(value), choices)
+        near = did_you_mean(str(value), choices)
         hint = f"{near} ({hint})" if near else hint
     return message, hint
 

@@ -2,7 +2,8 @@
 
 Shape: customers → contracts → sites → devices. Every model forbids unknown keys so a
 typo is an error, not a silently ignored setting. Checks that need the whole file
-(unique names, ``depends_on`` targets and cycles) live in :mod:`weibao.inventory.checks`;
+(unique names, ``depends_on`` targets and cycles) live in :mod:`weibao.inventory.checks`
+and :mod:`weibao.inventory.graph`;
 the loader runs them on the raw YAML with line numbers, and :class:`Inventory` repeats
 them (without lines) when it is built from Python data. Secrets are references
 (:mod:`weibao.secrets`), never values.
@@ -32,50 +33,18 @@ from pydantic import (
     model_validator,
 )
 
-from weibao.durations import format_duration, parse_duration
+from weibao.durations import format_duration
 from weibao.inventory.alertmanager import AlertmanagerSettings
+from weibao.inventory.graph import inventory_problems
 from weibao.inventory.notify import NotificationSettings
 from weibao.inventory.reports import ReportSettings
+from weibao.inventory.values import InvalidValue, to_duration, to_secret
 from weibao.levels import DEFAULT_SLA, Level, SlaTerms
-from weibao.secrets import PREFIXES, SecretRef
+from weibao.secrets import SecretRef
 
-SECRET_HINT = (
-    "write a reference instead: env:NAME (an environment variable of the weibao service) "
-    "or file:/path (a file only weibao can read); the inventory gets copied, mailed and "
-    "committed, so it must never hold the secret itself"
-)
-
-
-class InvalidValue(ValueError):
-    """A ValueError with a hint for the user; pydantic keeps it in the error's context."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
-def _to_duration(value: Any) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        # parse_duration's own text already ends in an example; keep only the diagnosis.
-        raise InvalidValue(
-            str(exc).split(": write")[0], "write a duration such as 30s, 20m, 4h, 3d or 1h30m"
-        ) from None
-
-
-def _to_secret(value: Any) -> SecretRef:
-    if isinstance(value, SecretRef):
-        return value
-    if not isinstance(value, str) or not value.startswith(PREFIXES):
-        # Never repeat the value: it is probably the real password or community.
-        raise InvalidValue(
-            "a literal secret is written here; only references are allowed", SECRET_HINT
-        )
-    try:
-        return SecretRef.parse(value)
-    except ValueError as exc:
-        raise InvalidValue(str(exc), SECRET_HINT) from None
+# The field readers every part of the schema shares (kept under their old names here).
+_to_duration = to_duration
+_to_secret = to_secret
 
 
 def _to_level(value: Any) -> Level:
@@ -278,16 +247,25 @@ class AgentInspection(Strict):
 
 
 AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
-PrivProtocol = Literal["des", "aes", "aes128", "aes192", "aes256"]
+PrivProtocol = Literal["des", "aes", "aes128", "aes192", "aes256", "aes192c", "aes256c"]
+"""aes192c and aes256c: the key extension Cisco uses (net-snmp's AES-192-C, AES-256-C)."""
+
+
+def normalize_protocol(value: Any) -> Any:
+    """Protocol names as net-snmp users type them (``SHA``, ``SHA-256``, ``AES``,
+    ``AES-128``) become ours (``sha``, ``sha256``, ``aes``, ``aes128``)."""
+    if not isinstance(value, str):
+        return value
+    return value.strip().lower().replace("-", "")
 
 
 class SnmpInspection(Strict):
     version: Literal["1", "2c", "3"] = "2c"
     community: Secret | None = None
     user: str | None = None
-    auth_protocol: AuthProtocol | None = None
+    auth_protocol: Annotated[AuthProtocol | None, BeforeValidator(normalize_protocol)] = None
     auth_key: Secret | None = None
-    priv_protocol: PrivProtocol | None = None
+    priv_protocol: Annotated[PrivProtocol | None, BeforeValidator(normalize_protocol)] = None
     priv_key: Secret | None = None
     context: str | None = None
     port: int = Field(default=161, ge=1, le=65535)
@@ -346,7 +324,9 @@ class SshInspection(Strict):
     host_key: str | None = Field(default=None, description="pinned SHA256:... fingerprint")
     known_hosts: str | None = None
     trust_on_first_use: bool = False
-    os: str = Field(default="linux", description="command profile: linux, huawei-vrp, ...")
+    os: str = Field(
+        default="linux", description="command profile: linux, huawei-vrp, h3c-comware, cisco-ios"
+    )
     timeout: Duration = Field(default=timedelta(seconds=10))
 
     @field_validator("host_key")
@@ -630,8 +610,6 @@ class Inventory(Strict):
         # from Python data, the inventory must still refuse what the loader refuses.
         if info.context and info.context.get(WHOLE_FILE_CHECKED):
             return self
-        from weibao.inventory.checks import inventory_problems
-
         problems = inventory_problems(self)
         if problems:
             raise InvalidValue("; ".join(problems), "fix the names and depends_on entries")

@@ -4,9 +4,9 @@ Channels are group-chat robots (WeCom, DingTalk, Feishu, Slack), a generic JSON 
 or e-mail over the ``smtp`` relay. A webhook URL embeds its robot's key, so it is a
 secret reference like every credential of the inventory, never written in the file.
 
-:mod:`weibao.inventory.model` imports this module, so this module imports the model's
-helpers (``InvalidValue``, the secret parser) only inside the validators that need them,
-when both modules are loaded.
+Its fields are read with the schema's shared readers (:mod:`weibao.inventory.values`);
+:mod:`weibao.inventory.model` imports this module and this module imports nothing of the
+model.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from weibao.durations import format_duration, parse_duration
+from weibao.inventory.values import InvalidValue, did_you_mean, to_secret
 from weibao.levels import Level
 from weibao.secrets import SecretRef
 
@@ -75,17 +76,11 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 def _invalid(message: str, hint: str) -> ValueError:
-    # InvalidValue (a ValueError with a hint the loader prints) lives in the model module,
-    # which imports this one: fetch it when a validator runs, after both are loaded.
-    from weibao.inventory.model import InvalidValue
-
     return InvalidValue(message, hint)
 
 
 def _to_secret(value: Any) -> SecretRef:
-    from weibao.inventory.model import _to_secret as model_to_secret
-
-    return model_to_secret(value)
+    return to_secret(value)
 
 
 def _to_duration(value: Any) -> timedelta:
@@ -112,8 +107,6 @@ def _to_kind(value: Any) -> NoticeKind:
         return NoticeKind(value)
     except ValueError:
         names = [k.value for k in NoticeKind]
-        from weibao.inventory.checks import did_you_mean
-
         near = did_you_mean(str(value), names)
         hint = "events are: " + ", ".join(names)
         raise _invalid(f"unknown event {value!r}", f"{near} ({hint})" if near else hint) from None

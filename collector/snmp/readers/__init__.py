@@ -18,6 +18,14 @@ from collector.snmp.readers.base import (
     Reading,
 )
 from collector.snmp.readers.entity import EntityOptions, EntityReader
+from collector.snmp.readers.health import (
+    EntitySensorsOptions,
+    EntitySensorsReader,
+    EntityStateOptions,
+    EntityStateReader,
+    HostDevicesOptions,
+    HostDevicesReader,
+)
 from collector.snmp.readers.host import HostResourcesOptions, HostResourcesReader
 from collector.snmp.readers.interfaces import InterfacesOptions, InterfacesReader
 from collector.snmp.readers.neighbors import NeighborsOptions, NeighborsReader
@@ -35,12 +43,18 @@ READERS: dict[str, Callable[[Any], Reader]] = {
     "entity": EntityReader,
     "ups": UpsReader,
     "neighbors": NeighborsReader,
+    "entity_sensors": EntitySensorsReader,
+    "entity_state": EntityStateReader,
+    "host_devices": HostDevicesReader,
 }
 
 __all__ = [
     "READERS",
     "EntityIndex",
     "EntityOptions",
+    "EntitySensorsOptions",
+    "EntityStateOptions",
+    "HostDevicesOptions",
     "HostResourcesOptions",
     "InterfacesOptions",
     "MetricSpec",

@@ -59,6 +59,10 @@ class InterfacesOptions(Options):
     )
     ignore_names: list[re.Pattern[str]] = Field(default_factory=list)
     alias_label: bool = Field(default=True, description="add ifAlias as an `alias` label")
+    default_alias: list[re.Pattern[str]] = Field(
+        default_factory=list,
+        description="descriptions the vendor fills in itself: not the customer's, no `alias`",
+    )
 
 
 class InterfacesReader:
@@ -92,10 +96,21 @@ class InterfacesReader:
             used.add(name)
             labels = {"interface": name}
             alias = _text(cols[IF_ALIAS].get(row))
-            if alias and alias != name and self.options.alias_label:
+            if alias and self.options.alias_label and not self._default_alias(alias, row, cols):
                 labels["alias"] = alias
             self._read_row(row, cols, labels, reading)
         return reading
+
+    def _default_alias(self, alias: str, row: Oid, cols: dict[Oid, dict[Oid, Var]]) -> bool:
+        """A description nobody wrote: the port's own name, with or without " Interface"
+        (Comware, and VRP's "HUAWEI, AR Series, GigabitEthernet0/0/1 Interface"), or one
+        the profile lists as the vendor's default."""
+        names = {_text(cols[IF_NAME].get(row)), _text(cols[IF_DESCR].get(row))} - {""}
+        folded = alias.casefold()
+        for name in names:
+            if folded == name.casefold() or folded.endswith(f"{name} interface".casefold()):
+                return True
+        return any(p.search(alias) for p in self.options.default_alias)
 
     def _read_row(
         self, row: Oid, cols: dict[Oid, dict[Oid, Var]], labels: dict[str, str], out: Reading

@@ -16,6 +16,8 @@ from weibao.observation import Sample
 class Reading:
     samples: list[Sample] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)  # e.g. the model, for meta
+    # Log commands: the newest entry read, so the next read counts only newer ones.
+    cursor: str | None = None
 
 
 def sample(name: str, value: float, **labels: str) -> Sample:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from desk.clocks import ClockName, ClockView, ClockViews
+from desk.clocks import ClockName, ClockView, ClockViews, public_name
 from desk.i18n import level_label, translations
 from desk.model import TicketStatus
 from weibao.levels import Level
@@ -92,13 +92,21 @@ def status_label(status: TicketStatus | str, _: Gettext) -> str:
     return labels.get(TicketStatus(status), str(status))
 
 
-def clock_label(name: ClockName, _: Gettext) -> str:
+def clock_label(name: ClockName | str, _: Gettext, level: Level | None = None) -> str:
+    """The clock in words: level IV's second clock is the plan clock; at I to III it is
+    stopped by arriving (or by a plan, for a remote fix). ``name`` may be a stored
+    event's (``onsite``, ``plan``, ``response``, ``resolve``)."""
+    if name == "plan" or (name == ClockName.onsite and level is Level.IV):
+        return _("plan")
     labels = {
         ClockName.response: _("response"),
         ClockName.onsite: _("on site or plan"),
         ClockName.resolve: _("resolution"),
     }
-    return labels[name]
+    try:
+        return labels[ClockName(name)]
+    except ValueError:
+        return str(name)
 
 
 def risk_class(view: ClockView, escalate_at: float) -> str:
@@ -133,7 +141,9 @@ class ClockCell:
 def clock_cells(
     views: ClockViews, tz: str, now: datetime, escalate_at: float, _: Gettext
 ) -> list[ClockCell]:
-    """The three clocks, in the order they run."""
+    """The three clocks, in the order they run; none on an advisory (no clock runs)."""
+    if not views.timed:
+        return []
     cells = []
     for name in CLOCK_ORDER:
         view = views[name]
@@ -146,8 +156,8 @@ def clock_cells(
             met, state = None, until(view.due, now, _)
         cells.append(
             ClockCell(
-                name=name.value,
-                label=clock_label(name, _),
+                name=public_name(name, views.level),
+                label=clock_label(name, _, views.level),
                 due=view.due,
                 due_local=local(view.due, tz, SHORT),
                 met_local=met,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from desk.clocks import ClockName
+from desk.clocks import ClockName, public_name
 from desk.storage import Store
 from desk.storage.records import OutboxRecord, UnknownDeviceRecord
 from desk.web.views.common import (
@@ -182,7 +182,7 @@ def risk_rows(
         line, view = lines[standing.id], views[standing.id]
         escalate_at = directory.policies.of(line).escalate_at
         cells = clock_cells(view, line.timezone, now, escalate_at, _)
-        cell = next(c for c in cells if c.name == clock.value)
+        cell = next(c for c in cells if c.name == public_name(clock, view.level))
         rows.append(
             RiskRow(
                 line.number,
@@ -237,10 +237,7 @@ def coverage(
 
 
 def _escalation(e: EscalationLine, language: str, _: Gettext) -> EscalationRowView:
-    try:
-        clock = clock_label(ClockName(e.clock), _)
-    except ValueError:
-        clock = e.clock
+    clock = clock_label(e.clock, _, e.level)
     return EscalationRowView(
         number=e.number,
         customer=e.customer,

@@ -1,22 +1,22 @@
 """The ticket page: everything the engineer needs before and on site, and the steps
 they may take now.
 
-The steps offered are the workflow's own rules (:func:`desk.workflow.allowed_steps`,
-the customer and manager restrictions of :class:`desk.workflow.Workflow`) narrowed by
-what the contract and the clocks say right now (pausing needs the contract's reasons
-and a running resolution clock), so a form is never shown that would only be refused.
+The steps offered are decided by :func:`desk.workflow.offered_steps`, as for the API
+and the command line: the ticket's status, the person's role, the contract (pausing
+needs its reasons) and the clocks now, so a form is never shown that would be refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from desk.clocks import ClockName, ClockViews, clock_views
+from desk.clocks import ClockViews, clock_views
 from desk.disclosure import customer_events
-from desk.model import Role
-from desk.storage import Store, TicketRecord
+from desk.model import EventKind, Role
+from desk.storage import EventRecord, Store, TicketRecord
 from desk.storage.records import PartUseRecord
 from desk.web.views.common import (
     LONG,
@@ -33,56 +33,20 @@ from desk.web.views.directory import Directory
 from desk.web.views.queries import LineFilter, TicketLine, ticket_lines
 from desk.web.views.timeline import TimelineEntry, timeline
 from desk.web.views.trends import Trend, series_key, trends
-from desk.workflow import CUSTOMER_MAY, MANAGER_ONLY, allowed_steps
+from desk.workflow import offered_steps
 from rules.alarms import KNOWLEDGE_HEADING
 from weibao.inventory.model import DeviceContext
+from weibao.numbers import format_value
 
-# The order forms appear in: the next move in the workflow first, bookkeeping after.
-STEP_ORDER = (
-    "ack",
-    "arrive",
-    "plan",
-    "resolve",
-    "signoff",
-    "close",
-    "reopen",
-    "note",
-    "part",
-    "pause",
-    "resume",
-    "assign",
-    "assist",
-    "refer",
-    "due",
-    "followup",
-)
 HISTORY = 30
 
 
 def step_names(
     ticket: TicketRecord, role: Role, views: ClockViews, pause_reasons: list[str]
 ) -> list[str]:
-    """The steps this person may take on this ticket now, in page order."""
-    allowed = set(allowed_steps(ticket.status))
-    if role is Role.customer:
-        allowed &= CUSTOMER_MAY
-    elif role is not Role.manager:
-        allowed -= MANAGER_ONLY
-    if role not in (Role.engineer, Role.manager, Role.customer):
-        allowed = set()
-    paused = views[ClockName.resolve].paused
-    if not pause_reasons or paused:
-        allowed.discard("pause")
-    if not paused:
-        allowed.discard("resume")
-    if ticket.signed_off_at is not None:
-        allowed.discard("signoff")
-    if ticket.followup_done_at is not None:
-        allowed.discard("followup")
-    # Only a clock not yet met can be moved (the workflow refuses the others).
-    if all(views[c].met_at is not None for c in ClockName):
-        allowed.discard("due")
-    return [name for name in STEP_ORDER if name in allowed]
+    """The steps this person may take on this ticket now, in page order: the workflow's
+    own decision (:func:`desk.workflow.offered_steps`), the same the API offers."""
+    return offered_steps(ticket, role, views, pause_reasons)
 
 
 @dataclass(frozen=True)
@@ -180,11 +144,29 @@ class TicketPage:
 def sample_text(sample: Any) -> str:
     if not isinstance(sample, dict):
         return str(sample)
-    return f"{series_key(sample)} = {sample.get('value')}"
+    value = sample.get("value")
+    shown = format_value(value) if isinstance(value, int | float) else value
+    return f"{series_key(sample)} = {shown}"
 
 
-def observed(obs: dict[str, Any], tz: str, limit: int = 12) -> Observed:
-    samples = [sample_text(s) for s in (obs.get("samples") or [])[:limit]]
+def firing_keys(events: list[EventRecord]) -> list[str]:
+    """The series the rule fired on (the alarm's evidence, recorded at opening): what
+    the page shows first and draws, not the observation's first samples."""
+    keys: list[str] = []
+    for ev in events:
+        samples = ev.data.get("samples") if ev.kind == EventKind.opened else None
+        if isinstance(samples, list):
+            keys = [series_key(s) for s in samples if isinstance(s, dict)] or keys
+    return keys
+
+
+def observed(obs: dict[str, Any], tz: str, limit: int = 12, first: Sequence[str] = ()) -> Observed:
+    """An observation's samples, those of ``first`` (the firing series) before the rest."""
+    all_samples = [s for s in obs.get("samples") or [] if isinstance(s, dict)]
+    wanted = set(first)
+    ordered = [s for s in all_samples if series_key(s) in wanted]
+    ordered += [s for s in all_samples if series_key(s) not in wanted]
+    samples = [sample_text(s) for s in ordered[:limit]]
     return Observed(
         at_local=local(parse_time(obs.get("time")), tz, LONG),
         source=str(obs.get("source", "")),
@@ -224,7 +206,9 @@ def build_ticket_page(
     snapshot = ticket.snapshot or {}
     fired = snapshot.get("observation") if isinstance(snapshot.get("observation"), dict) else None
     recent = [] if customer else store.recent_observations(ticket.device, HISTORY)
-    wanted = [series_key(s) for s in (fired or {}).get("samples") or [] if isinstance(s, dict)]
+    wanted = firing_keys(events) or [
+        series_key(s) for s in (fired or {}).get("samples") or [] if isinstance(s, dict)
+    ]
     raw = snapshot.get("raw") if isinstance(snapshot.get("raw"), dict) else None
     summary, knowledge = split_description(ticket.description)
     return TicketPage(
@@ -234,7 +218,7 @@ def build_ticket_page(
         clocks=clock_cells(views, tz, now, policy.escalate_at, _),
         timeline=timeline(shown_events, tz, _),
         facts=device_facts(ctx, now.astimezone(zone(tz)).date()),
-        firing=None if customer or fired is None else observed(fired, tz),
+        firing=None if customer or fired is None else observed(fired, tz, first=wanted),
         observed=[observed(o, tz) for o in recent[:5]],
         trends=trends(recent, wanted),
         # Raw device output may show configuration: never on the portal (no contract

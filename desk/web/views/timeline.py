@@ -15,7 +15,7 @@ from typing import Any
 
 from desk.model import EventKind
 from desk.storage import EventRecord
-from desk.web.views.common import LONG, Gettext, local, parse_time
+from desk.web.views.common import LONG, Gettext, clock_label, local, parse_time
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def describe(kind: str, d: dict[str, Any], tz: str, _: Gettext) -> str:
             used = d.get("used")
             share = f" ({used:.0%})" if isinstance(used, int | float) else ""
             return _("%(clock)s clock: %(step)s%(share)s, manager notified") % {
-                "clock": d.get("clock"),
+                "clock": clock_label(str(d.get("clock")), _),
                 "step": d.get("step"),
                 "share": share,
             }
@@ -166,7 +166,7 @@ def describe(kind: str, d: dict[str, Any], tz: str, _: Gettext) -> str:
             return join(
                 _("%(clock)s due %(before)s → %(after)s, agreed by %(who)s")
                 % {
-                    "clock": d.get("clock"),
+                    "clock": clock_label(str(d.get("clock")), _),
                     "before": when("previous"),
                     "after": when("due"),
                     "who": d.get("agreed_by"),

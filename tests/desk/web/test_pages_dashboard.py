@@ -142,7 +142,7 @@ def test_customer_contract_site_and_device_pages(
     device = client.get("/devices/acme-db")
     assert device.status_code == 200
     assert "SN-ACME-DB-1" in device.text and ticket.number in device.text
-    assert "up = 1.0" in device.text  # the latest inspection's samples
+    assert "up = 1" in device.text and "up = 1.0" not in device.text  # latest samples, rounded
     for missing in (
         "/customers/Nobody",
         "/contracts/NONE",
@@ -167,7 +167,7 @@ def replayed_risks(
         cells = clock_cells(views[line.id], line.timezone, now, escalate_at, gettext_for("en"))
         flagged = [c for c in cells if c.met_local is None and c.risk]
         for c in flagged:
-            tallies[c.name][c.risk == "risk-breach"] += 1
+            tallies[ClockName(c.name).value][c.risk == "risk-breach"] += 1  # plan: onsite
         if flagged:
             worst = min(flagged, key=lambda c: c.due)
             risky.append(

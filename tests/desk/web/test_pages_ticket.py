@@ -14,6 +14,7 @@ from weibao.clock import FrozenClock
 from weibao.levels import Level
 
 from ..asgi import AsgiClient
+from ..conftest import START
 from .conftest import Users, csrf_of, login
 from .page_fixtures import Desk, desk_fixture, inventory_fixture, login_as  # noqa: F401
 
@@ -209,7 +210,8 @@ def test_a_manager_moves_a_due_time_in_the_sites_time(
     )
     assert answer.status_code == 303
     moved = [e for e in store.ticket_events(ticket.id) if e.kind == EventKind.due_moved]
-    assert moved and moved[0].data["due"] == "2026-03-04T18:00:00+08:00"
+    # Typed in the site's time (UTC+8), stored in UTC like every other time.
+    assert moved and moved[0].data["due"] == "2026-03-04T10:00:00+00:00"
 
 
 def test_the_firing_sample_trends_raw_output_and_similar_tickets(
@@ -269,3 +271,52 @@ def test_an_unknown_ticket_is_a_page_not_found(client: AsgiClient, users: Users)
     answer = client.get("/tickets/WB-2026-999999")
     assert answer.status_code == 404
     assert "<html" in answer.text
+
+
+def test_the_series_the_rule_fired_on_come_first_and_rounded() -> None:
+    from desk.model import EventKind
+    from desk.storage import EventRecord
+    from desk.web.views.ticket import firing_keys, observed
+
+    ports = [
+        {"name": "interface_up", "labels": {"ifName": f"GE1/0/{i}"}, "value": float(i != 25)}
+        for i in range(1, 53)
+    ]
+    ports.append({"name": "cpu_usage_ratio", "labels": {}, "value": 0.18000030517578125})
+    opened = EventRecord(
+        1, 1, START, EventKind.opened, "weibao", {"samples": [ports[24]], "level": "II"}
+    )
+    keys = firing_keys([opened])
+    assert keys == ['interface_up{ifName="GE1/0/25"}']
+    shown = observed({"time": START.isoformat(), "samples": ports}, "Asia/Shanghai", first=keys)
+    assert shown.samples[0] == 'interface_up{ifName="GE1/0/25"} = 0'
+    everything = observed({"samples": ports}, "UTC", limit=100).samples
+    assert "cpu_usage_ratio = 0.18" in everything
+
+
+def test_an_advisory_page_runs_no_clock_and_a_level_iv_one_says_plan(
+    client: AsgiClient, users: Users, desk: Desk, store: Store
+) -> None:
+    from desk.tickets import apply_alarms
+
+    from .page_fixtures import alarm
+
+    fired = alarm(
+        "acme-db",
+        Level.IV,
+        "warranty_ending",
+        desk.clock.now(),
+        {"category": "advisory", "audience": "management"},
+        "acme-db: warranty ended 69 days ago (2025-12-23)",
+    )
+    with store.transaction() as tx:
+        [advisory] = apply_alarms(
+            tx, [fired], [], desk.inventory.device_index(), desk.clock.now()
+        ).opened
+    level_iv = desk.open("acme-core", level=Level.IV, rule="config_advice")
+    login(client, users.manager)
+    html = client.get(f"/tickets/{advisory.number}").text
+    assert "不计 SLA 时限" in html and 'class="clocks"' not in html  # the page speaks Chinese
+    assert "warranty ended 69 days ago" in html
+    page = client.get(f"/tickets/{level_iv.number}").text
+    assert 'data-clock="plan"' in page and '<option value="plan">方案提交</option>' in page

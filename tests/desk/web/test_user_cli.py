@@ -28,6 +28,14 @@ def weibao(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.fixture(autouse=True)
+def desk_database(db_url: str) -> None:
+    """The desk's database, as `weibao serve` (or `make run`, with --create-db) made it."""
+    store = Store(db_url)
+    store.migrate()
+    store.close()
+
+
 @pytest.fixture
 def inventory_file(tmp_path: Path) -> Path:
     path = tmp_path / "inventory.yaml"
