@@ -171,9 +171,6 @@ class ClockView:
     """Used share of the time to the due time: 0.8 is the default escalation point."""
     moves: tuple[DueMove, ...] = ()
 
-    def as_state(self) -> ClockState:
-        return ClockState(self.due, self.met_at, self.breached)
-
 
 @dataclass(frozen=True)
 class ClockViews:

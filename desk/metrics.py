@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from desk.clocks import ClockName, public_name
 from desk.ingest import Ingestor
 from desk.storage import Store, TicketQuery, TicketRecord
 from weibao.clock import Clock
@@ -59,7 +60,7 @@ class DeskCollector(Collector):
             "weibao_clocks_breached", "Running SLA clocks past their due time.", labels=["clock"]
         )
         risk, broken = self._clock_counts(now)
-        for name in ("response", "onsite", "resolve"):
+        for name in CLOCK_LABELS:
             at_risk.add_metric([name], risk[name])
             breached.add_metric([name], broken[name])
         yield at_risk
@@ -84,7 +85,7 @@ class DeskCollector(Collector):
         yield outbox
 
     def _clock_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
-        risk = {"response": 0, "onsite": 0, "resolve": 0}
+        risk = dict.fromkeys(CLOCK_LABELS, 0)
         broken = dict(risk)
         offset = 0
         while True:
@@ -102,10 +103,14 @@ class DeskCollector(Collector):
             offset += 1000
 
 
+CLOCK_LABELS = ("response", "onsite", "plan", "resolve")
+"""The ``clock`` label: level IV's second clock is ``plan``, as everywhere else."""
+
+
 def _clocks(t: TicketRecord) -> list[tuple[str, datetime, datetime | None]]:
     return [
         ("response", t.due.response, t.met_response),
-        ("onsite", t.due.onsite, t.met_onsite),
+        (public_name(ClockName.onsite, t.level), t.due.onsite, t.met_onsite),
         ("resolve", t.due.resolve, t.met_resolve),
     ]
 

@@ -335,6 +335,12 @@ class Workflow:
     def _signoff(
         self, tx: StoreTx, t: TicketRecord, b: steps.Signoff, a: Actor, now: datetime
     ) -> None:
+        if t.signed_off_at is not None:
+            # A second sign-off would overwrite the rating the satisfaction statistics
+            # count; a customer who disagrees reopens the ticket (within the window).
+            raise StepRefused(
+                f"ticket {t.number} is already signed off: to disagree, reopen it (or add a note)"
+            )
         self._event(
             tx,
             t,

@@ -27,11 +27,24 @@ SUPPRESSED_SAMPLE = "suppressed_alarm"
 
 
 def fingerprint(rule: Rule, device: str, labels: Mapping[str, str]) -> str:
-    """``filesystem_full:srv1{mountpoint=/var}``: rule, device and the telling labels."""
+    """``filesystem_full:srv1{mountpoint=/var}``: rule, device and the telling labels.
+
+    The key of the rule's series in the engine; its alarms carry :func:`fault_fingerprint`.
+    """
+    return _key(rule.id, device, labels)
+
+
+def fault_fingerprint(rule: Rule, device: str, labels: Mapping[str, str]) -> str:
+    """The fingerprint the desk keeps one ticket per: the series key, but with the
+    fault's name, so rules reporting one fault (``fault:``) share it."""
+    return _key(rule.fault_id, device, labels)
+
+
+def _key(name: str, device: str, labels: Mapping[str, str]) -> str:
     if not labels:
-        return f"{rule.id}:{device}"
+        return f"{name}:{device}"
     inner = ",".join(f"{k}={labels[k]}" for k in sorted(labels))
-    return f"{rule.id}:{device}{{{inner}}}"
+    return f"{name}:{device}{{{inner}}}"
 
 
 def device_of(fp: str) -> str:
@@ -82,9 +95,12 @@ def build_alarm(
     """
     values = template_values(rule, facts, level)
     tz = ZoneInfo(facts.ctx.site.timezone)
-    labels = {**rule.labels, **fingerprint_labels(rule, facts.labels)}
+    telling = fingerprint_labels(rule, facts.labels)
+    labels = {**rule.labels, **telling}
     return {
-        "fingerprint": fp,
+        "fingerprint": fault_fingerprint(rule, facts.ctx.device.name, telling)
+        if rule.fault
+        else fp,
         "device": facts.ctx.device.name,
         "level": level.value,
         "rule": rule.id,

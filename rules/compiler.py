@@ -96,6 +96,7 @@ class Compiler:
             else None,
             no_data=no_data,
             needs_prev=any(uses_prev),
+            fault=spec.fault or "",
             file=self.doc.file,
             line=self.doc.line(loc),
         )

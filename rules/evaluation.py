@@ -44,6 +44,11 @@ class Pass:
     ) -> None:
         self.ruleset = ruleset
         self.by_id = {rule.id: rule for rule in ruleset.rules}
+        # The rules of each fault that more than one rule reports (``fault:``).
+        members: dict[str, list[str]] = defaultdict(list)
+        for rule in ruleset.rules:
+            members[rule.fault_id].append(rule.id)
+        self.fault_rules = {fault: ids for fault, ids in members.items() if len(ids) > 1}
         self.view = view
         self.now = now.timestamp()
         data = state.data
@@ -218,7 +223,7 @@ class Pass:
         observation_id: str | None = None,
         reason: str = "",
     ) -> None:
-        if series.alarm is not None:
+        if series.alarm is not None and not self._fault_goes_on(fp, series):
             data = dict(series.alarm)
             if evidence:
                 data["evidence"] = [s.model_dump(mode="json") for s in evidence]
@@ -230,6 +235,26 @@ class Pass:
         series.alarm, series.shown, series.flapping, series.window = None, "", False, ""
         series.held_at = None
         self.touched.discard(fp)
+
+    def _fault_goes_on(self, fp: str, series: Series) -> bool:
+        """Whether another rule reporting the same fault still fires for this instance
+        (``fault:``): then this rule's clear is not the fault's, and no clear is sent."""
+        rule = self.by_id.get(series.rule)
+        if rule is None or rule.fault_id not in self.fault_rules:
+            return False
+        for other in self.fault_rules[rule.fault_id]:
+            if other == series.rule:
+                continue
+            for sibling_fp in self.table.open_on(series.device, other):
+                sibling = self.get(sibling_fp)
+                if (
+                    sibling_fp != fp
+                    and sibling is not None
+                    and sibling.alarm is not None
+                    and sibling.labels == series.labels
+                ):
+                    return True
+        return False
 
     def window_text(self, device: str, t: float) -> str:
         """The maintenance window covering ``device`` at ``t``, described; "" if none."""

@@ -78,6 +78,7 @@ def read_rules(
             if rule is not None:
                 rules.append(rule)
         problems.extend(compiler.problems)
+    problems.extend(_fault_problems(rules))
     if inventory is not None:
         problems.extend(_against_inventory(rules, inventory))
     if any(p.severity == "error" for p in problems):
@@ -154,6 +155,44 @@ def problem_from_error(
         return doc.problem(loc, f"rule id {err['input']!r} is not a lower_snake_case name")
     text = err["msg"].replace("Input should be", "must be")
     return doc.problem(loc, f"{name}: {text}")
+
+
+def _fault_problems(rules: Sequence[Rule]) -> list[Problem]:
+    """``fault:`` names another rule, that one reports its own fault, and both tell their
+    faults apart by the same labels, or their alarms could not share a fingerprint."""
+    by_id = {rule.id: rule for rule in rules}
+    out: list[Problem] = []
+    for rule in rules:
+        if not rule.fault:
+            continue
+        where = f"rules[{rule.id}].fault"
+        target = by_id.get(rule.fault)
+        if target is None or target is rule:
+            near = difflib.get_close_matches(rule.fault, list(by_id), n=1)
+            hint = f"did you mean {near[0]!r}?" if near else "name the id of another rule"
+            out.append(Problem(rule.file, rule.line, where, f"no other rule {rule.fault!r}", hint))
+        elif target.fault:
+            out.append(
+                Problem(
+                    rule.file,
+                    rule.line,
+                    where,
+                    f"{rule.fault!r} itself reports fault {target.fault!r}",
+                    f"write fault: {target.fault}",
+                )
+            )
+        elif sorted(target.fingerprint) != sorted(rule.fingerprint):
+            out.append(
+                Problem(
+                    rule.file,
+                    rule.line,
+                    where,
+                    f"fingerprint [{', '.join(rule.fingerprint)}] differs from {target.id}'s "
+                    f"[{', '.join(target.fingerprint)}]",
+                    "rules reporting one fault tell its instances apart by the same labels",
+                )
+            )
+    return out
 
 
 def _against_inventory(rules: Sequence[Rule], inventory: Inventory) -> list[Problem]:

@@ -51,6 +51,13 @@ class Rule:
     needs_prev: bool
     file: str = ""
     line: int | None = None
+    fault: str = ""
+    """The fault this rule reports: its own id, or (``fault:``) another rule's, whose
+    alarms it shares a fingerprint and so a ticket with."""
+
+    @property
+    def fault_id(self) -> str:
+        return self.fault or self.id
 
     @property
     def levels(self) -> frozenset[Level]:

@@ -175,6 +175,12 @@ class RuleSpec(Strict):
     level: LevelValue
     levels: list[LevelCase] = Field(default_factory=list)
     fingerprint: Names = Field(default_factory=list)
+    fault: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{1,62}$",
+        description="another rule's id: this rule reports the same fault as that one "
+        "(one ticket, whichever fires first; cleared when neither fires)",
+    )
     labels: dict[str, str] = Field(default_factory=dict)
     title: str = Field(min_length=3, max_length=300)
     description: str = ""

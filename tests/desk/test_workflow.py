@@ -327,3 +327,17 @@ def test_a_referral_reaches_the_senior_named_or_else_all_seniors(desk: DeskParts
     assert help_notices(desk, "ticket.referred") == [["刘工"], ["陈工", "刘工"], ["Wang Li"]]
     vendor = queued(desk, "ticket.referred")[-1]
     assert vendor.notice["facts"]["to"] == "vendor: Huawei TAC 2026-1234"
+
+
+def test_a_second_sign_off_is_refused_and_keeps_the_first_rating(desk: DeskParts) -> None:
+    ticket = ticket_in(desk, TicketStatus.resolved)
+    desk.workflow.step(ticket.number, "signoff", BODIES["signoff"], ACME)
+    again = steps.Signoff(name="陈静", satisfaction=1, opinion="改主意了")
+    with pytest.raises(StepRefused, match="already signed off: to disagree, reopen it"):
+        desk.workflow.step(ticket.number, "signoff", again, ACME)
+    ratings = [
+        e.data.get("satisfaction")
+        for e in desk.store.ticket_events(ticket.id)
+        if e.kind == EventKind.signed_off
+    ]
+    assert ratings == [5]

@@ -200,3 +200,52 @@ def test_only_one_file_may_carry_settings(rules_dir: Path) -> None:
     settings = "settings: {flapping: {transitions: 3, window: 10m}}\n"
     write_rules(rules_dir, {"a.yaml": settings, "b.yaml": settings})
     assert "already given" in only(problems_of_dir(rules_dir)).message
+
+
+FAULTS = """\
+rules:
+  - id: port_down
+    summary: A polled port is down
+    sample: interface_up
+    condition: {value: 0}
+    level: II
+    fingerprint: [interface]
+    title: "{device}: {labels.interface} down"
+    knowledge: Check the cable and the far end.
+  - id: port_trap
+    summary: A linkDown trap
+    sample: trap_link_up
+    condition: {value: 0}
+    level: III
+    fingerprint: FP
+    fault: FAULT
+    title: "{device}: {labels.interface} down (trap)"
+    knowledge: Check the cable and the far end.
+"""
+
+
+@pytest.mark.parametrize(
+    ("fault", "fp", "words"),
+    [
+        ("port_dwn", "[interface]", "no other rule 'port_dwn'"),
+        ("port_trap", "[interface]", "no other rule 'port_trap'"),
+        ("port_down", "[]", "fingerprint [] differs from port_down's [interface]"),
+    ],
+)
+def test_a_fault_names_another_rule_told_apart_by_the_same_labels(
+    rules_dir: Path, fault: str, fp: str, words: str
+) -> None:
+    text = FAULTS.replace("FAULT", fault).replace("FP", fp)
+    problem = only(problems_of(rules_dir, text))
+    assert words in problem.message and problem.path == "rules[port_trap].fault"
+    assert problem.line is not None
+
+
+def test_a_good_fault_loads(rules_dir: Path) -> None:
+    write_rules(
+        rules_dir, {"a.yaml": FAULTS.replace("FAULT", "port_down").replace("FP", "[interface]")}
+    )
+    ruleset, problems = read_rules(rules_dir)
+    assert ruleset is not None and [p for p in problems if p.severity == "error"] == []
+    trap = next(r for r in ruleset.rules if r.id == "port_trap")
+    assert trap.fault_id == "port_down"
