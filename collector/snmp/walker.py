@@ -17,8 +17,9 @@ The walker owns the inspection-level policy that no single request can know:
 - OIDs that do not increase (buggy agents, out-of-order recordings) end that column
   instead of looping.
 
-A Session is the transport seam: the pysnmp implementation lives in
-:mod:`collector.snmp.engine`; tests use a fake that serves a Snapshot, with no socket.
+A Session is the transport seam: our own codec over one shared UDP transport, for every
+version (v3 through :mod:`collector.snmp.usm`), opened by :mod:`collector.snmp.engine`;
+tests use a fake that serves a Snapshot, with no socket.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class Session(Protocol):
 
 
 class SessionPool(Protocol):
-    """Opens sessions (the pysnmp EnginePool, or a fake serving recordings in tests)."""
+    """Opens sessions (the EnginePool, or a fake serving recordings in tests)."""
 
     def session(
         self, creds: Credentials, host: str, port: int, timeout: float, retries: int
