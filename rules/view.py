@@ -30,7 +30,8 @@ class InventoryView:
     windows: dict[str, tuple[ScopedWindow, ...]]
     anchors: dict[str, str]
     names: tuple[str, ...]
-    _applicable: dict[tuple[str, str, str], tuple[Rule, ...]] = field(default_factory=dict)
+    _applicable: dict[tuple[Profile, str, str], tuple[Rule, ...]] = field(default_factory=dict)
+    _profiles: dict[str, Profile] = field(default_factory=dict)
     _silence: dict[str, list[Target]] = field(default_factory=dict)
     _advisory: dict[str, list[InventoryTarget]] = field(default_factory=dict)
     _by_site: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -54,8 +55,15 @@ class InventoryView:
     def rules_for(
         self, ruleset: RuleSet, device: str, source: str, sample: str
     ) -> tuple[Rule, ...]:
-        """The rules reading ``sample`` whose selector takes this device and source."""
-        key = (device, source, sample)
+        """The rules reading ``sample`` whose selector takes this device and source.
+
+        Cached by what selectors read of a device (its profile), not by device: a cache
+        entry per device and sample name grew to a million objects at 50,000 devices,
+        which the garbage collector then walked again and again."""
+        profile = self._profiles.get(device)
+        if profile is None:
+            profile = self._profiles[device] = _profile(self.devices[device], ruleset)
+        key = (profile, source, sample)
         found = self._applicable.get(key)
         if found is None:
             ctx = self.devices[device]
@@ -132,6 +140,25 @@ class InventoryView:
                 found.append((ctx, sample, fingerprint(rule, name, fpl), fpl))
             self._advisory[rule.id] = found
         return found
+
+
+# What a rule's device selector reads (rules.conditions.DeviceTest), the name only when
+# some selector names devices.
+Profile = tuple[str | None, ...]
+
+
+def _profile(ctx: DeviceContext, ruleset: RuleSet) -> Profile:
+    device = ctx.device
+    named = any(rule.selector.name is not None for rule in ruleset.rules)
+    return (
+        device.kind.value,
+        device.vendor,
+        device.model,
+        device.role,
+        device.criticality.value,
+        ",".join(sorted(t.casefold() for t in device.tags)),
+        device.name if named else None,
+    )
 
 
 def site_key(ctx: DeviceContext) -> str:

@@ -163,3 +163,11 @@ def test_a_device_not_in_the_inventory_leaves_no_memory_behind(
     assert "ghost" in store.sweep_marks()
     ingestor.tick()
     assert "ghost" not in store.sweep_marks()
+
+
+def test_prepare_builds_the_engines_view_before_the_first_batch(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    ingestor = Ingestor(store, engine, inventory, clock)
+    ingestor.prepare()  # what `weibao serve` does before gc.freeze()
+    assert ingestor.ingest([observation("acme-db", 1, START)]).accepted == 1

@@ -6,6 +6,7 @@ prints every problem and exits 2, so a desk never runs half-configured.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,6 +108,10 @@ def serve(
     )
     warn_without_channels(inv, log)
     stop_summary = summarize_activity(ROUTINE_LOGGERS)
+    desk.ingestor.prepare()
+    # The inventory, the rules and their views live as long as the process: keep the
+    # cyclic garbage collector from walking them again and again (issue #13, item 3).
+    gc.freeze()
     desk.start_background()
     collector = None
     try:
