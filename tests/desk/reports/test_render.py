@@ -337,3 +337,36 @@ def test_level_iii_evidence_is_one_line_without_device_output() -> None:
     for d in report.devices:
         if d.verdict == "findings":
             assert any(d.name in x for x in html.splitlines() if "evidence" in x)
+
+
+def test_past_sixty_healthy_devices_and_settled_findings_print_as_lines() -> None:
+    """A big customer's PDF stays fast: past 60, healthy devices and level III/IV findings
+    already dealt with print as one line each, every one still there with its figures or
+    its ticket, level and status; the devices with findings, and grave or open findings,
+    keep their table rows. A small report keeps full tables."""
+    small = render_html(samples.inspection_report("zh"))
+    assert 'class="compact-line"' not in small
+
+    report = samples.large_inspection(200)
+    first = report.findings[0]
+    settled = [
+        first.model_copy(update={"ticket": f"WB-2026-9{n:05d}", "level": "IV", "status": "closed"})
+        for n in range(70)
+    ]
+    grave_open = first.model_copy(
+        update={"ticket": "WB-2026-800001", "level": "II", "status": "acknowledged"}
+    )
+    big = report.model_copy(update={"findings": [*settled, grave_open]})
+    html = render_html(big)
+    lines = re.findall(r'<div class="compact-line">(.*?)</div>', html, flags=re.S)
+    healthy = [d for d in big.devices if d.verdict == "healthy"]
+    assert len(healthy) > 60
+    assert len(lines) == len(healthy) + len(settled)
+    text = visible_text(html)
+    assert "正常设备 (" in text and "已处理的三级、四级问题 (70)" in text
+    for device in healthy[:3]:
+        line = next(x for x in lines if f"<b>{device.name}</b>" in x)
+        assert "CPU" in line and "%" in line
+    rows = re.findall(r"<tr><td>(WB-2026-\d+)", html)
+    assert rows == ["WB-2026-800001"]  # the open level II finding keeps its row
+    assert sum("WB-2026-9" in x and "IV级" in x and "已关闭" in x for x in lines) == 70
