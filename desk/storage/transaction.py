@@ -368,7 +368,8 @@ class StoreTx:
                 "source": r.source,
                 "ok": r.ok,
                 "error": r.error,
-                "samples": r.samples,
+                "samples": _bounded(r.samples, names),
+                "samples_total": len(r.samples),
             }
             for r in self._session.scalars(stmt)
         ]
@@ -494,3 +495,12 @@ class StoreTx:
         )
         # RETURNING, not rowcount: psycopg reports -1 for this statement.
         return self._session.execute(stmt).first() is not None
+
+
+def _bounded(samples: list[dict[str, Any]], names: frozenset[str]) -> list[dict[str, Any]]:
+    """A history entry's samples: those the alarm is about (``names``) first, at most
+    SNAPSHOT_SAMPLES in all, like the firing observation's (a switch of 500 ports would
+    otherwise copy 3,000 samples five times into every ticket it opens)."""
+    about = [x for x in samples if x.get("name") in names]
+    rest = [x for x in samples if x.get("name") not in names]
+    return (about + rest)[:SNAPSHOT_SAMPLES]

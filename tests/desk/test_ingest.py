@@ -130,6 +130,35 @@ def test_what_the_device_said_is_in_the_snapshot_of_the_ticket_it_opens(
     assert tickets(store)[0].snapshot["raw"]["outputs"] == newer  # the ticket keeps its own
 
 
+def test_a_snapshots_history_is_bounded_and_leads_with_the_alarms_samples(
+    store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
+) -> None:
+    """Five earlier inspections of a device of many ports are not copied whole into the
+    ticket: each keeps at most as many samples as the firing observation, those of the
+    fault first (issue 15, item 21)."""
+    from desk.storage.transaction import SNAPSHOT_SAMPLES
+
+    ports = [
+        {"name": "interface_up", "labels": {"interface": f"p{n}"}, "value": 1}
+        for n in range(SNAPSHOT_SAMPLES + 200)
+    ]
+    ingestor = Ingestor(store, engine, inventory, clock)
+
+    def inspected(up: int, at: datetime) -> Observation:  # the ports first, "up" last
+        samples = [*ports, {"name": "up", "value": up}]
+        return observation("acme-db", up, at, samples=samples)
+
+    for minute in range(3):
+        ingestor.ingest([inspected(1, START + minute * M)])
+    clock.advance(3 * M)
+    ingestor.ingest([inspected(0, clock.now())])
+    [ticket] = tickets(store)
+    history = ticket.snapshot["history"]
+    assert history and all(len(h["samples"]) == SNAPSHOT_SAMPLES for h in history)
+    assert all(h["samples_total"] == len(ports) + 1 for h in history)
+    assert all(h["samples"][0]["name"] == "up" for h in history)  # the fault's sample first
+
+
 def test_an_agent_observation_keeps_no_raw_output(
     store: Store, engine: Engine, inventory: Inventory, clock: FrozenClock
 ) -> None:
