@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -286,13 +286,26 @@ class Ingestor:
                 hint="add the device to the inventory, or fix the agent's device name",
             )
         for ticket in outcome.opened:
+            # An advisory runs no clock (met when it opens): no due time to announce.
+            clock: dict[str, Any] = (
+                {} if ticket.met_response else {"due_response": ticket.due.response.isoformat()}
+            )
             log_event(
                 self._log,
                 "ticket.opened",
                 number=ticket.number,
                 device=ticket.device,
                 fault_level=ticket.level.value,
-                due_response=ticket.due.response.isoformat(),
+                **clock,
+            )
+        for ticket in outcome.reopened:
+            log_event(
+                self._log,
+                "ticket.reopened",
+                number=ticket.number,
+                device=ticket.device,
+                fault_level=ticket.level.value,
+                reason="the fault came back",
             )
         for ticket in outcome.raised:
             log_event(

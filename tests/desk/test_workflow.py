@@ -341,3 +341,23 @@ def test_a_second_sign_off_is_refused_and_keeps_the_first_rating(desk: DeskParts
         if e.kind == EventKind.signed_off
     ]
     assert ratings == [5]
+
+
+def test_the_desk_log_tells_of_a_fault_that_came_back(
+    desk: DeskParts, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A recurrence reopens the ticket: the log says so (it said nothing before)."""
+    import logging
+
+    from desk.ingest import Ingestor
+    from tests.desk.conftest import observation
+
+    first = ticket_in(desk, TicketStatus.closed)
+    desk.at(10 * H)
+    ingestor = Ingestor(desk.store, engine, desk.inventory, desk.clock, notify=desk.notify)
+    caplog.set_level(logging.INFO, logger="weibao.desk.ingest")
+    outcome = ingestor.ingest([observation("acme-db", 0, desk.clock.now())])
+    assert [t.number for t in outcome.opened] == []
+    [line] = [r for r in caplog.records if r.getMessage() == "ticket.reopened"]
+    fields = line.fields  # type: ignore[attr-defined]
+    assert (fields["number"], fields["device"]) == (first.number, "acme-db")
