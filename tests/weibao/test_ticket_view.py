@@ -269,3 +269,24 @@ def test_inspect_prints_uptime_in_full_not_in_exponent_form() -> None:
     text = out.getvalue()
     assert "18403700" in text and "e+07" not in text
     assert "0.18" in text and "0.1800003" not in text
+
+
+def test_a_run_of_reports_reads_as_one_row_with_its_count_and_start() -> None:
+    """Evidence is folded into one row per run (about 1,440 a day otherwise): the row says
+    how many reports and since when, in the site's time."""
+    run = {"level": "II", "rule": "interface_down", "reports": 1440,
+           "first_at": "2026-03-02T00:00:00+00:00"}  # fmt: skip
+    assert describe_event("evidence", run, SHANGHAI) == (
+        "level II; rule interface_down; 1440 reports since 2026-03-02 08:00"
+    )
+    single = {"level": "II", "rule": "interface_down"}
+    assert describe_event("evidence", single, SHANGHAI) == "level II; rule interface_down"
+
+
+def test_the_console_timeline_says_the_same_in_chinese() -> None:
+    from desk.i18n import translations
+    from desk.web.views.timeline import describe
+
+    _ = translations("console", "zh").gettext
+    run = {"level": "II", "reports": 3, "first_at": "2026-03-02T00:00:00+00:00"}
+    assert "自 2026-03-02 08:00 起共 3 次" in describe("evidence", run, "Asia/Shanghai", _)

@@ -419,7 +419,14 @@ def describe_event(kind: str, d: dict[str, Any], zone: tzinfo) -> str:
         case "opened":
             return join(f"level {d.get('level')}", opt("rule", "rule "), opt("assignee", "to "))
         case "evidence":
-            return join(opt("level", "level "), opt("rule", "rule "))
+            # A run of reports is one row (issue 15, item 10): how many, since when.
+            run = d.get("reports")
+            since = (
+                f"{run} reports since {local(d['first_at'], zone, LONG)}"
+                if isinstance(run, int) and run > 1 and d.get("first_at")
+                else None
+            )
+            return join(opt("level", "level "), opt("rule", "rule "), since)
         case "level_raised":
             return f"level {d.get('from')} -> {d.get('to')}"
         case "recovered":

@@ -91,7 +91,13 @@ def describe(kind: str, d: dict[str, Any], tz: str, _: Gettext) -> str:
                 opt("assignee", _("to") + " "),
             )
         case "evidence":
-            return join(opt("level", _("level") + " "), opt("rule", _("rule") + " "))
+            run = d.get("reports")
+            since = (
+                _("%(count)d reports since %(time)s") % {"count": run, "time": when("first_at")}
+                if isinstance(run, int) and run > 1 and d.get("first_at")
+                else None
+            )
+            return join(opt("level", _("level") + " "), opt("rule", _("rule") + " "), since)
         case "level_raised":
             return _("level %(from)s → %(to)s") % {"from": d.get("from"), "to": d.get("to")}
         case "recovered":
