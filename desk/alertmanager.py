@@ -285,28 +285,19 @@ def convert(
     for alert in payload.alerts:
         found = matcher.match(alert.labels)
         refused = refusal(found.device) if found.device is not None else None
-        if refused:
+        if refused or found.device is None:
             out.unmatched.append(
                 UnmatchedAlert(
                     alertname=alert.labels.get("alertname", ""),
                     status=alert.status,
                     fingerprint=alert_fingerprint(alert),
                     tried=found.tried,
-                    reason=refused,
+                    reason=refused or found.reason,
                 )
             )
-            continue
-        if found.device is None:
-            out.unmatched.append(
-                UnmatchedAlert(
-                    alertname=alert.labels.get("alertname", ""),
-                    status=alert.status,
-                    fingerprint=alert_fingerprint(alert),
-                    tried=found.tried,
-                    reason=found.reason,
-                )
-            )
-            observed = stranger(alert, found, now)
+            # A stranger is listed among the unknown devices; a device outside the
+            # token's scope is not ours to record anything of.
+            observed = None if refused else stranger(alert, found, now)
             if observed is not None:
                 out.strangers.append(observed)
             continue

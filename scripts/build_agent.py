@@ -28,6 +28,9 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from imports import imported_names  # noqa: E402 - scripts/ is not a package
+
 PLATFORMS = [
     f"manylinux2014_{machine}-cp-{version}-cp{version}"
     for machine in ("x86_64", "aarch64")
@@ -43,29 +46,6 @@ def agent_requirements() -> list[str]:
     return requirements
 
 
-def _imports(path: Path) -> set[str]:
-    """What a module imports when it runs: ``if TYPE_CHECKING:`` blocks are left out (the
-    agent names pydantic's Observation only for mypy, and must not carry pydantic)."""
-    found: set[str] = set()
-    tree = ast.parse(path.read_text(), str(path))
-    typing_only = {
-        id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-        for stmt in node.body
-        for inner in ast.walk(stmt)
-    }
-    for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
-
-
 def core_modules() -> list[Path]:
     """The files of ``weibao`` that the agent imports, directly or through each other."""
     todo = [path for path in sorted((ROOT / "agent").glob("*.py"))]
@@ -76,7 +56,9 @@ def core_modules() -> list[Path]:
         if path in seen:
             continue
         seen.add(path)
-        for name in _imports(path):
+        # What it imports when it runs: the agent names pydantic's Observation only for
+        # mypy (under TYPE_CHECKING), and must not carry pydantic.
+        for name in imported_names(path, runtime_only=True):
             if not name.startswith("weibao."):
                 continue
             parts = name.split(".")

@@ -18,13 +18,15 @@ a dependency a reader must know of).
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from imports import import_statements, imported_names  # noqa: E402 - scripts/ is no package
+
 OURS = {"weibao", "agent", "collector", "rules", "desk", "lab"}
 IO_LIBS = {
     "psutil", "pysnmp", "paramiko", "httpx", "sqlalchemy", "alembic", "fastapi", "uvicorn",
@@ -38,15 +40,7 @@ DOMAIN_LIBS = {"pydantic", "pydantic_core", "yaml", "croniter", "annotated_types
 def imports(path: Path) -> set[str]:
     """Every module name the file imports, dotted in full (``from a.b import c`` gives
     ``a.b`` and ``a.b.c``)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
+    return imported_names(path)
 
 
 def roots(names: set[str]) -> set[str]:
@@ -148,23 +142,10 @@ def module_name(path: Path) -> str:
 def runtime_imports(path: Path, known: set[str]) -> set[str]:
     """The modules of ``known`` the file imports when it runs (``if TYPE_CHECKING:`` left
     out); ``from pkg import sub`` names the submodule, not the package."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {
-        id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-        for statement in node.body
-        for inner in ast.walk(statement)
-    }
     found: set[str] = set()
-    for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            subs = {f"{node.module}.{alias.name}" for alias in node.names} & known
-            found.update(subs or {node.module})
+    for module, names in import_statements(path, runtime_only=True):
+        subs = {f"{module}.{name}" for name in names} & known
+        found.update(subs or {module})
     return found & known
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -34,16 +33,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 HERE = Path(__file__).resolve().parent
-WEIBAO = [sys.executable, "-m", "weibao.cli.main"]
 BATCH = 100
 PER_CORE = 1000  # devices behind each core switch: the rule state has topology to read
 PROBE = "probe-01"
@@ -53,11 +49,13 @@ def _load(name: str, path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
 pg = _load("bench_pg", HERE.parent / "report" / "pg.py")
+desks_module = _load("bench_desks", HERE.parent / "desks.py")
 
 
 def device_names(devices: int) -> list[str]:
@@ -74,16 +72,7 @@ def inventory(devices: int) -> dict[str, Any]:
         for i, name in enumerate(device_names(devices))
     ]
     listed.append({"name": PROBE, "kind": "switch"})
-    site = {"name": "DC", "hq": True, "engineers": [{"name": "Li Qiang"}], "devices": listed}
-    contract = {
-        "id": "BENCH-2026",
-        "name": "bench",
-        "start": "2026-01-01",
-        "end": "2030-12-31",
-        "service_manager": {"name": "Wang Li"},
-        "sites": [site],
-    }
-    return {"customers": [{"name": "Acme", "contracts": [contract]}]}
+    return desks_module.one_site_inventory(listed, "BENCH-2026")
 
 
 def samples(rng: random.Random, at: float) -> list[dict[str, Any]]:
@@ -124,78 +113,16 @@ def body(names: list[str], rng: random.Random, at: datetime | None = None) -> by
     ).encode()
 
 
-@dataclass
-class Desk:
-    url: str
-    pid: int
+Desk = desks_module.Desk
 
 
-@contextmanager
-def desks(
-    workdir: Path, devices: int, db: str, count: int = 1, rules: Path | None = None
-) -> Iterator[list[Desk]]:
+def desks(workdir: Path, devices: int, db: str, count: int = 1, rules: Path | None = None) -> Any:
     """``count`` real ``weibao serve`` processes on one database; always stopped."""
-    (workdir / "inventory.yaml").write_text(yaml.safe_dump(inventory(devices)))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WEIBAO_DB": db}
-    procs: list[tuple[subprocess.Popen[bytes], str, Any]] = []
-    try:
-        for n in range(count):
-            port = pg._free_port()
-            log = open(workdir / f"desk-{n}.log", "w")  # noqa: SIM115 - closed below
-            argv = [*WEIBAO, "serve", "-i", "inventory.yaml", "--db", db, "--no-collect"]
-            argv += ["--listen", f"127.0.0.1:{port}"]
-            if rules is not None:
-                argv += ["-r", str(rules)]
-            proc = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=log, env=env)
-            procs.append((proc, f"http://127.0.0.1:{port}", log))
-            _wait_ready(proc, procs[-1][1], workdir / f"desk-{n}.log")
-        yield [Desk(url, proc.pid) for proc, url, _ in procs]
-    finally:
-        for proc, _, log in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-            log.close()
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 300
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text()[-3000:])
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the desk did not answer /healthz within 300 s")
-        time.sleep(0.2)
+    return desks_module.running_desks(workdir, inventory(devices), db, count, rules)
 
 
 def agent_token(workdir: Path, db: str) -> str:
-    done = subprocess.run(
-        [
-            *WEIBAO,
-            "token",
-            "create",
-            "--role",
-            "agent",
-            "--any-device",
-            "--name",
-            "bench",
-            "--db",
-            db,
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
+    return desks_module.make_token(workdir, db, "--role", "agent", "--any-device")
 
 
 class Push:

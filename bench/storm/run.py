@@ -14,11 +14,9 @@ shows exactly one open ticket, the core's, with every dependant as evidence.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,11 +28,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+HERE = Path(__file__).resolve().parent
 CORE = "core-sw"
-WEIBAO = [sys.executable, "-m", "weibao.cli.main"]
 RETRIES = 10
+
+
+def _load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+desks_module = _load("bench_desks", HERE.parent / "desks.py")
 
 
 def inventory(devices: int) -> dict[str, Any]:
@@ -42,84 +51,16 @@ def inventory(devices: int) -> dict[str, Any]:
     listed += [
         {"name": f"acc-{i:05d}", "kind": "switch", "depends_on": CORE} for i in range(devices)
     ]
-    site = {"name": "DC", "hq": True, "engineers": [{"name": "Li Qiang"}], "devices": listed}
-    contract = {
-        "id": "STORM-2026",
-        "name": "storm",
-        "start": "2026-01-01",
-        "end": "2030-12-31",
-        "service_manager": {"name": "Wang Li"},
-        "sites": [site],
-    }
-    return {"customers": [{"name": "Acme", "contracts": [contract]}]}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return desks_module.one_site_inventory(listed, "STORM-2026")
 
 
 @contextmanager
 def desk(workdir: Path, devices: int, db: str | None) -> Iterator[tuple[str, str]]:
-    """A real ``weibao serve`` on a free loopback port; yields its URL and an agent token."""
-    (workdir / "inventory.yaml").write_text(yaml.safe_dump(inventory(devices)))
+    """A real ``weibao serve`` on a free loopback port; yields its URL and a manager's token
+    (the watcher reads tickets with it)."""
     db = db or f"sqlite:///{workdir / 'desk.db'}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WEIBAO_DB": db}
-    port = _free_port()
-    log = open(workdir / "desk.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            *WEIBAO,
-            "serve",
-            "-i",
-            "inventory.yaml",
-            "--db",
-            db,
-            "--no-collect",
-            "--listen",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError((workdir / "desk.log").read_text())
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the desk did not answer /healthz within 60 s")
-            time.sleep(0.1)
-        token = (
-            subprocess.run(
-                [*WEIBAO, "token", "create", "--role", "manager", "--name", "bench", "--db", db],
-                cwd=workdir,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+    with desks_module.running_desks(workdir, inventory(devices), db, timeout=60) as [one]:
+        yield one.url, desks_module.make_token(workdir, db, "--role", "manager")
 
 
 def observation(device: str, value: float, at: datetime) -> dict[str, Any]:

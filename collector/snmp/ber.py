@@ -93,21 +93,10 @@ def encode_request(
     """A GetRequest, GetNextRequest or (v2c) GetBulkRequest; ValueError for bad input."""
     if version not in (0, 1):
         raise ValueError(f"SNMP message version {version} is not v1 (0) or v2c (1)")
-    if pdu not in (GET, GET_NEXT, GET_BULK):
-        raise ValueError(f"PDU type 0x{pdu:02x} is not a request this codec sends")
     if pdu == GET_BULK and version == 0:
         raise ValueError("SNMPv1 has no GetBulkRequest")
-    if not 0 <= request_id < 2**31:
-        raise ValueError(f"request-id {request_id} is not in 0..2^31-1")
-    second, third = (non_repeaters, max_repetitions) if pdu == GET_BULK else (0, 0)
-    if not (0 <= second < 2**31 and 0 <= third < 2**31):
-        raise ValueError(f"non-repeaters {second} or max-repetitions {third} not in 0..2^31-1")
-    varbinds = b"".join(
-        _tlv(SEQUENCE, _tlv(OBJECT_IDENTIFIER, encode_oid(o)) + _NULL_VALUE) for o in oids
-    )
-    body = _integer(request_id) + _integer(second) + _integer(third) + _tlv(SEQUENCE, varbinds)
-    message = _integer(version) + _tlv(OCTET_STRING, community) + _tlv(pdu, body)
-    return _tlv(SEQUENCE, message)
+    body = encode_pdu(pdu, request_id, oids, non_repeaters, max_repetitions)
+    return _tlv(SEQUENCE, _integer(version) + _tlv(OCTET_STRING, community) + body)
 
 
 def encode_oid(oid: Oid) -> bytes:
@@ -163,31 +152,13 @@ def decode_response(data: bytes) -> Response:
         raise ProtocolError(f"the message is {what}, not SNMPv1 or v2c")
     pos, community_end = _expect(data, pos, message_end, OCTET_STRING, "the community")
     community = data[pos:community_end]
-    tag, pos, pdu_end = _header(data, community_end, message_end)
+    tag, _, _ = _header(data, community_end, message_end)
     if tag != RESPONSE:
         raise ProtocolError(f"expected a Response PDU, got {_tag_name(tag)}")
-    if pdu_end != message_end:
-        raise ProtocolError(f"{message_end - pdu_end} bytes trail the PDU")
-    request_id, pos = _read_int(data, pos, pdu_end, "the request-id")
-    error_status, pos = _read_int(data, pos, pdu_end, "the error-status")
-    error_index, pos = _read_int(data, pos, pdu_end, "the error-index")
-    pos, list_end = _expect(data, pos, pdu_end, SEQUENCE, "the varbind list")
-    if list_end != pdu_end:
-        raise ProtocolError(f"{pdu_end - list_end} bytes trail the varbind list")
-    varbinds: list[tuple[Oid, Var]] = []
-    while pos < list_end:
-        try:
-            start, bind_end = _expect(data, pos, list_end, SEQUENCE, "the varbind")
-            start, oid_end = _expect(data, start, bind_end, OBJECT_IDENTIFIER, "the name")
-            oid = _read_oid(data, start, oid_end, start)
-            tag, start, value_end = _header(data, oid_end, bind_end)
-            if value_end != bind_end:
-                raise ProtocolError(f"{bind_end - value_end} bytes trail the value")
-            varbinds.append((oid, _read_value(tag, data, start, value_end, oid_end)))
-        except ProtocolError as exc:
-            raise ProtocolError(f"varbind {len(varbinds) + 1}: {exc}") from None
-        pos = bind_end
-    return Response(version, community, request_id, error_status, error_index, varbinds)
+    pdu = decode_pdu(data, community_end, message_end)
+    return Response(
+        version, community, pdu.request_id, pdu.error_status, pdu.error_index, pdu.varbinds
+    )
 
 
 def peek_request_id(data: bytes) -> int | None:

@@ -114,25 +114,11 @@ class CliShellPeer(VrpShellPeer):
             else:
                 self._send(channel, self.prompt)
 
-    def _answer(self, channel: paramiko.Channel, keys: _Keys, text: str, paging: bool) -> None:
-        style = self.behaviour.style
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        page = self.behaviour.page_lines if paging else len(lines) or 1
-        for start in range(0, len(lines), page):
-            self._send(channel, "".join(x + "\n" for x in lines[start : start + page]))
-            if start + page >= len(lines):
-                break
-            self._send(channel, style.pager)
-            self.pagers_shown += 1
-            key = keys.char()
-            if key is None:
-                return
-            self._send(channel, style.erase)
-            if key != " ":
-                break
-        self._send(channel, self.prompt)
+    def _pager(self) -> str:
+        return self.behaviour.style.pager
+
+    def _erase(self) -> str:
+        return self.behaviour.style.erase
 
 
 @contextmanager

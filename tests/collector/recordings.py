@@ -32,3 +32,25 @@ def recordings_dir() -> Path:
 
 def recording(name: str) -> Snapshot:
     return load_snmprec(recordings_dir() / f"{name}.snmprec")
+
+
+RECORDINGS = [
+    "vrp-vrp_s5328c-ei",
+    "vrp-vrp_ar169sfp",
+    "comware-comware_a5500",
+    "comware-comware_hpe5900",
+    "cisco-ios_c3560",
+    "cisco-iosxe_ie32008t2s-ios17-12",
+    "ruijie-ruijie",
+    "ruijie-ruijie_s6150",
+    "ups-generex-ups_cs141",
+    "ups-eatonupsm2_9px+empg2",
+    "linux-linux_opensips",
+    "bmc-ibmc",
+    "bmc-drac_r640",
+    "storage-oceanstor_dorado3k",
+    "storage-dsm_ds214se-dsm7",
+    "firewall-fortigate_60f",
+    "firewall-fortigate_100e",
+]
+"""Every recording of ../shared/devices/snmprec (a test checks the list is complete)."""

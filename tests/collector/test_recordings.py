@@ -15,7 +15,7 @@ import pytest
 from collector.driver import Depth
 from collector.snmp.driver import SnmpDriver
 from tests.collector.fakes import SnapshotPool
-from tests.collector.recordings import recording
+from tests.collector.recordings import RECORDINGS, recording, recordings_dir
 from weibao.inventory.model import SnmpInspection
 from weibao.observation import Observation
 
@@ -191,27 +191,7 @@ def test_every_other_recording_reads_its_values(
             assert 0 <= s.value <= 1, s
 
 
-ALL_RECORDINGS = [
-    "vrp-vrp_s5328c-ei",
-    "vrp-vrp_ar169sfp",
-    "comware-comware_a5500",
-    "comware-comware_hpe5900",
-    "cisco-ios_c3560",
-    "cisco-iosxe_ie32008t2s-ios17-12",
-    "ruijie-ruijie",
-    "ruijie-ruijie_s6150",
-    "ups-generex-ups_cs141",
-    "ups-eatonupsm2_9px+empg2",
-    "linux-linux_opensips",
-    "bmc-drac_r640",
-    "storage-oceanstor_dorado3k",
-    "storage-dsm_ds214se-dsm7",
-    "firewall-fortigate_60f",
-    "firewall-fortigate_100e",
-]
-
-
-@pytest.mark.parametrize("name", ALL_RECORDINGS)
+@pytest.mark.parametrize("name", RECORDINGS)
 def test_every_sample_speaks_the_shared_vocabulary(name: str) -> None:
     """Rules are written against weibao/vocabulary.py: a name outside it would never alarm."""
     from weibao.vocabulary import BY_NAME
@@ -222,3 +202,8 @@ def test_every_sample_speaks_the_shared_vocabulary(name: str) -> None:
         spec = BY_NAME.get(sample.name)
         assert spec is not None, f"{name}: {sample.name} is not in weibao/vocabulary.py"
         assert set(spec.labels) <= set(sample.labels), (name, sample)
+
+
+def test_the_list_of_recordings_is_every_recording() -> None:
+    found = sorted(p.name.removesuffix(".snmprec") for p in recordings_dir().glob("*.snmprec"))
+    assert found == sorted(RECORDINGS)

@@ -9,6 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.weibao.test_inventory_loader import HEAD
 from weibao.cli import probe_cmd
 from weibao.inventory.checks import check_weak_snmp
 from weibao.inventory.loader import check_inventory, load_inventory, parse_yaml
@@ -55,18 +56,9 @@ def test_an_unknown_protocol_is_still_refused() -> None:
         )
 
 
-INVENTORY = """\
-customers:
-  - name: Acme
-    contracts:
-      - id: C-1
-        name: Acme 2026
-        start: 2026-01-01
-        end: 2026-12-31
-        service_manager: {name: Wang Lei}
-        sites:
-          - name: HQ
-            devices:
+INVENTORY = (
+    HEAD
+    + """\
               - name: sw1
                 kind: switch
                 address: 127.0.0.1
@@ -88,6 +80,7 @@ customers:
                     auth_protocol: MD5
                     auth_key: env:TEST_WEIBAO_AUTH
 """
+)
 
 
 def test_an_inventory_file_in_capitals_loads(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from collector.snmp.snmprec import parse_line
 from rules.api import EngineState
 from rules.engine import RuleEngine
 from tests.collector.fakes import SnapshotPool
-from tests.collector.recordings import recordings_dir
+from tests.collector.recordings import RECORDINGS, recordings_dir
 from tests.rules.conftest import make_inventory
 from weibao.inventory.model import SnmpInspection
 from weibao.observation import Observation
@@ -845,25 +845,6 @@ def test_ruijie_uses_its_own_temperature_limits(engine: RuleEngine) -> None:
 
 # ---------------------------------------------------------------- interface rules, every recording
 
-EVERY_RECORDING = [
-    "vrp-vrp_s5328c-ei",
-    "vrp-vrp_ar169sfp",
-    "comware-comware_a5500",
-    "comware-comware_hpe5900",
-    "cisco-ios_c3560",
-    "cisco-iosxe_ie32008t2s-ios17-12",
-    "ruijie-ruijie",
-    "ruijie-ruijie_s6150",
-    "ups-generex-ups_cs141",
-    "ups-eatonupsm2_9px+empg2",
-    "linux-linux_opensips",
-    "bmc-ibmc",
-    "bmc-drac_r640",
-    "storage-oceanstor_dorado3k",
-    "storage-dsm_ds214se-dsm7",
-    "firewall-fortigate_60f",
-    "firewall-fortigate_100e",
-]
 PORT_RULES = {"interface_down", "interface_went_down", "wan_link_down"}
 IF_OPER = "1.3.6.1.2.1.2.2.1.8"
 
@@ -877,7 +858,7 @@ def if_row(rec: Recording, name: str) -> str:
     raise AssertionError(f"no ifIndex for {name!r}")
 
 
-@pytest.mark.parametrize("name", EVERY_RECORDING)
+@pytest.mark.parametrize("name", RECORDINGS)
 def test_interface_rules_on_every_recording(engine: RuleEngine, name: str) -> None:
     rec = Recording(name)
     o = inspect(rec.snapshot())

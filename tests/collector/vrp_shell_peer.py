@@ -295,20 +295,28 @@ class VrpShellPeer:
         if lines and lines[-1] == "":
             lines.pop()
         page = self.behaviour.page_lines if paging else len(lines) or 1
-        erase = f"\x1b[{self.behaviour.erase_width}D"
         for start in range(0, len(lines), page):
             self._send(channel, "".join(x + "\n" for x in lines[start : start + page]))
             if start + page >= len(lines):
                 break
-            self._send(channel, PAGER)
+            self._send(channel, self._pager())
             self.pagers_shown += 1
             key = keys.char()
             if key is None:
                 return
-            self._send(channel, erase + " " * self.behaviour.erase_width + erase)
+            self._send(channel, self._erase())
             if key != " ":
                 break  # any other key ends the listing, as on VRP
         self._send(channel, self.prompt)
+
+    def _pager(self) -> str:
+        """What the device prints between two pages."""
+        return PAGER
+
+    def _erase(self) -> str:
+        """What the device prints to wipe the pager once a key is pressed."""
+        erase = f"\x1b[{self.behaviour.erase_width}D"
+        return erase + " " * self.behaviour.erase_width + erase
 
 
 @contextmanager

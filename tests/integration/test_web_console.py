@@ -7,23 +7,13 @@ in Chinese and in English, go to test-artifacts/web/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
-import rules
-from desk.api import create_app
-from desk.model import Role
-from desk.storage import Store
-from desk.tokens import issue_token
-from desk.web.accounts import Accounts
-from tests.desk.conftest import IMMEDIATE_RULES, START
-from tests.desk.web.conftest import FAST_HASHER, PASSWORD
-from tests.desk.web.page_fixtures import PAGE_INVENTORY
+from tests.desk.web.conftest import PASSWORD
 from tests.integration.browser import (
     PHONE,
     assert_no_horizontal_scroll,
@@ -32,61 +22,27 @@ from tests.integration.browser import (
     log_in,
     log_out,
 )
+from tests.integration.console_world import (
+    open_step,
+    push_fault,
+    world,  # noqa: F401 - the desk, a fixture
+)
 from weibao.clock import FrozenClock
-from weibao.inventory.model import Inventory
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[FastAPI, str, FrozenClock]]:
-    """A desk with one account per role and an agent token; yields app, token, clock."""
-    store = Store(f"sqlite:///{tmp_path / 'desk.db'}")
-    store.migrate()
-    clock = FrozenClock(START)
-    inventory = Inventory.model_validate(PAGE_INVENTORY)
-    accounts = Accounts(store, clock, hasher=FAST_HASHER)
-    accounts.add("zhang", PASSWORD, Role.engineer, "张伟", engineer="Zhang Wei")
-    accounts.add("wang", PASSWORD, Role.manager, "王丽")
-    accounts.add("acme", PASSWORD, Role.customer, "Acme IT", customer="Acme Bank")
-    accounts.add("beta", PASSWORD, Role.customer, "Beta IT", customer="Beta Hospital")
-    token = issue_token(store, Role.agent, None, "browser test", clock.now()).token
-    app = create_app(store, inventory, rules.load_engine(IMMEDIATE_RULES), clock)
-    yield app, token, clock
-    store.close()
-
-
-def open_step(page: Page, name: str) -> None:
-    """Unfold a step's form (the first one is unfolded already)."""
-    page.locator(f"details.step-{name}").evaluate("details => { details.open = true; }")
-
-
-def push_fault(url: str, token: str, device: str, clock: FrozenClock) -> None:
-    answer = httpx.post(
-        f"{url}/api/v1/observations",
-        headers={"Authorization": f"Bearer {token}"},
-        json={
-            "device": device,
-            "source": "agent",
-            "time": clock.now().isoformat(),
-            "samples": [{"name": "up", "value": 0}],
-        },
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["tickets_opened"], answer.text
-
-
 def test_a_fault_worked_through_the_console(
-    world: tuple[FastAPI, str, FrozenClock], tmp_path: Path
+    world: tuple[FastAPI, str, FrozenClock],  # noqa: F811 - the fixture
+    tmp_path: Path,
 ) -> None:
     app, token, clock = world
     with desk_server(app) as url, console_browser(tmp_path) as browser:
-        push_fault(url, token, "acme-db", clock)
-        push_fault(url, token, "beta-his", clock)
+        assert push_fault(url, token, "acme-db", clock)
+        assert push_fault(url, token, "beta-his", clock)
         page = browser.new_page(PHONE)
 
         # The engineer's queue on a phone, in Chinese (the browser's language).

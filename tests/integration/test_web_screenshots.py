@@ -10,24 +10,14 @@ collected and the test fails at the end with all of them, so every image is prod
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
-import rules
-from desk.api import create_app
-from desk.model import Role
-from desk.storage import Store
-from desk.tokens import issue_token
-from desk.web.accounts import Accounts
-from tests.desk.conftest import IMMEDIATE_RULES, START
-from tests.desk.web.conftest import FAST_HASHER, PASSWORD
-from tests.desk.web.page_fixtures import PAGE_INVENTORY
+from tests.desk.web.conftest import PASSWORD
 from tests.integration.browser import (
     ARTIFACTS,
     DESKTOP,
@@ -38,8 +28,13 @@ from tests.integration.browser import (
     log_in,
     log_out,
 )
+from tests.integration.console_world import (
+    open_step,
+    push_fault,
+    submit_step,
+    world,  # noqa: F401 - the desk, a fixture
+)
 from weibao.clock import FrozenClock
-from weibao.inventory.model import Inventory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -49,51 +44,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 REVIEW = ARTIFACTS / "review"
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[FastAPI, str, FrozenClock]]:
-    """A desk with one account per role and an agent token; yields app, token, clock."""
-    store = Store(f"sqlite:///{tmp_path / 'desk.db'}")
-    store.migrate()
-    clock = FrozenClock(START)
-    inventory = Inventory.model_validate(PAGE_INVENTORY)
-    accounts = Accounts(store, clock, hasher=FAST_HASHER)
-    accounts.add("zhang", PASSWORD, Role.engineer, "张伟", engineer="Zhang Wei")
-    accounts.add("wang", PASSWORD, Role.manager, "王丽")
-    accounts.add("acme", PASSWORD, Role.customer, "Acme IT", customer="Acme Bank")
-    accounts.add("beta", PASSWORD, Role.customer, "Beta IT", customer="Beta Hospital")
-    token = issue_token(store, Role.agent, None, "screenshot test", clock.now()).token
-    app = create_app(store, inventory, rules.load_engine(IMMEDIATE_RULES), clock)
-    yield app, token, clock
-    store.close()
-
-
-def push_fault(url: str, token: str, device: str, clock: FrozenClock) -> list[str]:
-    """An ``up=0`` observation for ``device``; returns the ticket numbers it opened."""
-    answer = httpx.post(
-        f"{url}/api/v1/observations",
-        headers={"Authorization": f"Bearer {token}"},
-        json={
-            "device": device,
-            "source": "agent",
-            "time": clock.now().isoformat(),
-            "samples": [{"name": "up", "value": 0}],
-        },
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return list(answer.json()["tickets_opened"])
-
-
-def open_step(page: Page, name: str) -> None:
-    page.locator(f"details.step-{name}").evaluate("details => { details.open = true; }")
-
-
-def submit_step(page: Page, name: str) -> None:
-    open_step(page, name)
-    with page.expect_navigation():
-        page.click(f".step-{name} button[type=submit]")
 
 
 def switch_language(page: Page, url: str, home: str, lang: str) -> None:
@@ -160,7 +110,8 @@ def review(
 
 
 def test_every_page_reviewed_in_both_languages_and_widths(
-    world: tuple[FastAPI, str, FrozenClock], tmp_path: Path
+    world: tuple[FastAPI, str, FrozenClock],  # noqa: F811 - the fixture
+    tmp_path: Path,
 ) -> None:
     app, token, clock = world
     problems: list[str] = []
