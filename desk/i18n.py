@@ -75,3 +75,10 @@ def negotiate(accept_language: str | None) -> str:
 def level_label(level: str, language: str) -> str:
     """Fault levels as people write them: ``II级`` in Chinese, ``Level II`` in English."""
     return f"{level}级" if language == "zh" else f"Level {level}"
+
+
+def level_column(level: str, language: str) -> str:
+    """A fault level heading a column of a per-level table: ``II级`` in Chinese, the bare
+    ``II`` in English (the table's title says "by level"), so four of them and a total fit
+    a phone's width."""
+    return f"{level}级" if language == "zh" else level

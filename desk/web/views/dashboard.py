@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from desk.clocks import ClockName, public_name
+from desk.i18n import level_column
 from desk.storage import Store
 from desk.storage.records import OutboxRecord, UnknownDeviceRecord
 from desk.web.views.common import (
@@ -148,7 +149,7 @@ def build_dashboard(
     uncovered, uncovered_total, contracted = coverage(store, directory, now, _)
     return Dashboard(
         load=load_rows(store, directory),
-        levels=[(lv.value, level_text(lv, language)) for lv in Level],
+        levels=[(lv.value, level_column(lv.value, language)) for lv in Level],
         tallies=[ClockTally(clock_label(c, _), *tallies[c]) for c in ClockName],
         risks=risk_rows(store, directory, [(s, p[0]) for _k, s, p in listed], now, language, _),
         risk_total=len(risky),

@@ -196,3 +196,18 @@ def test_clocks_at_risk_from_stored_clocks_are_what_a_full_replay_gives(
         assert [(t.label, t.at_risk, t.breached) for t in board.tallies] == [
             (label, *tallies[c.value]) for label, c in zip(labels, ClockName, strict=True)
         ]
+
+
+def test_the_level_columns_fit_a_phone_in_both_languages(
+    client: AsgiClient, users: Users, desk: Desk
+) -> None:
+    """ "Level I" ... "Level IV" and a total do not fit 390 px: the columns of the per-level
+    table say I to IV in English (the card's title says "by level"), I级 to IV级 in Chinese."""
+    desk.open("acme-db", Level.I)
+    login(client, users.manager)
+    heads = re.findall(r'<th class="num">([^<]+)</th>', section(client.get(
+        "/dashboard", headers={"Accept-Language": "en"}).text, "load"))  # fmt: skip
+    assert heads == ["I", "II", "III", "IV", "Total"]
+    heads = re.findall(r'<th class="num">([^<]+)</th>', section(client.get(
+        "/dashboard", headers={"Accept-Language": "zh-CN"}).text, "load"))  # fmt: skip
+    assert heads == ["I级", "II级", "III级", "IV级", "合计"]
